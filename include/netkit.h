@@ -277,7 +277,8 @@ NK_EXTERN ssize_t nk_tcp_client_recv(nk_tcp_client *c, void *buf, size_t len);
 
 /* Receives exactly len bytes, the timeout bounding the whole call. Returns len,
  * or fewer (possibly 0) when the peer closed first, like recv(MSG_WAITALL).
- * On an error, bytes already received are in buf but not reported.
+ * On an error (a timeout, -EAGAIN) the bytes already received stay buffered in
+ * c and the next receive call returns them: nothing is lost.
  * Errors: as nk_tcp_client_recv. */
 NK_EXTERN ssize_t nk_tcp_client_recv_exact(nk_tcp_client *c, void *buf, size_t len);
 
@@ -287,7 +288,9 @@ NK_EXTERN ssize_t nk_tcp_client_recv_exact(nk_tcp_client *c, void *buf, size_t l
  * '\n') fails with -EMSGSIZE after storing and consuming those cap - 1 bytes,
  * so memory stays bounded; the next call continues the same line. Bytes read
  * past the line stay buffered in c for later recv calls. The timeout bounds the
- * whole call. Errors: NK_ENULL, NK_EINVAL (cap < 2), as nk_tcp_client_recv,
+ * whole call; on a timeout (or -EAGAIN) the partial line stays buffered and the
+ * next call returns it whole. The first call allocates an 8 KiB read buffer,
+ * freed by close. Errors: NK_ENULL, NK_EINVAL (cap < 2), as nk_tcp_client_recv,
  * -EMSGSIZE. */
 NK_EXTERN ssize_t nk_tcp_client_recv_line(nk_tcp_client *c, char *buf, size_t cap);
 

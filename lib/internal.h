@@ -1,0 +1,162 @@
+/*
+ * internal.h - what the lib/ sources share; never installed.
+ *
+ * Internal symbols are named nk__* and hidden from the shared library by
+ * -fvisibility=hidden (only NK_EXTERN declarations are exported).
+ */
+#ifndef NETKIT_INTERNAL_H
+#define NETKIT_INTERNAL_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#else
+/* Linux defaults when ./configure has not run. */
+#define HAVE_ACCEPT4 1
+#define HAVE_PIPE2 1
+#define HAVE_GETHOSTBYADDR_R 1
+#endif
+
+#include <errno.h>
+#include <netdb.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "netkit.h"
+
+/* Handle tags, checked on every call so a wrong or closed handle gives a
+ * usage error instead of undefined behaviour (where it is still readable). */
+#define NK__MAGIC_CLIENT 0x6e6b7463u /* "nktc" */
+#define NK__MAGIC_SERVER 0x6e6b7473u /* "nkts" */
+#define NK__MAGIC_UDP 0x6e6b7575u    /* "nkuu" */
+#define NK__MAGIC_DEAD 0xdeadd00du
+
+/* Longest host name accepted (RFC 1035: 255 octets). */
+#define NK__HOST_MAX 255
+
+/* The negative code for the current errno. */
+static inline int nk__errno(void)
+{
+    return errno > 0 ? -errno : -EIO;
+}
+
+/* ---- io.c: sockets, deadlines and waiting -------------------------------- */
+
+/* A deadline on the monotonic clock, in nanoseconds; 0 = not started yet. */
+typedef int64_t nk__deadline;
+
+/* Nanoseconds on the monotonic clock. */
+int64_t nk__now_ns(void);
+
+/* Validates a timeout argument: NK_BLOCK, NK_NONBLOCK or > 0. */
+int nk__check_timeout(int timeout_ms);
+
+/* Called after a syscall failed with EAGAIN on an fd whose object has
+ * timeout_ms. Waits with poll() for events until *deadline (started here on
+ * first use, so the fast path never reads the clock), retrying EINTR.
+ * Returns 0 when the caller should retry the syscall, -EAGAIN for a
+ * non-blocking object, NK_ETIMEOUT when the deadline passed. */
+int nk__wait(int fd, short events, int timeout_ms, nk__deadline *deadline);
+
+/* As nk__wait, also watching wake_fd (-1 for none) for POLLIN: returns
+ * NK__WOKEN when it is readable. */
+#define NK__WOKEN 1
+int nk__wait_wake(int fd, short events, int wake_fd, int timeout_ms, nk__deadline *deadline);
+
+/* Creates a socket with SOCK_CLOEXEC (and SOCK_NONBLOCK when nonblock), and
+ * SO_NOSIGPIPE where the system has it. Returns the fd or a negative code. */
+int nk__socket(int family, int type, int nonblock);
+
+/* Puts fd in non-blocking (on) or blocking mode. Returns 0 or a negative code. */
+int nk__set_nonblock(int fd, int on);
+
+/* close() that keeps errno and ignores EINTR (the fd is gone either way on Linux). */
+void nk__close_fd(int fd);
+
+/* Validates a host argument (NULL allowed when null_ok) and a port. */
+int nk__check_host_port(const char *host, int null_ok, int port);
+
+/* ---- addr.c -------------------------------------------------------------- */
+
+/* Fills an nk_addr from a kernel sockaddr, turning ::ffff:a.b.c.d into IPv4. */
+void nk__addr_from_sockaddr(nk_addr *out, const struct sockaddr *sa, socklen_t len);
+
+/* Prepares addr for a socket of family sock_family: an IPv4 address on an IPv6
+ * socket becomes ::ffff:a.b.c.d. Returns 0 or NK_EINVAL / -EAFNOSUPPORT. */
+int nk__addr_for_socket(const nk_addr *addr, int sock_family, struct sockaddr_storage *ss,
+                        socklen_t *len);
+
+/* getsockname / getpeername into an nk_addr. */
+int nk__sockname(int fd, nk_addr *out);
+int nk__peername(int fd, nk_addr *out);
+
+/* ---- resolve.c ----------------------------------------------------------- */
+
+/* getaddrinfo with port validation and the error conversion of netkit
+ * (EAI_SYSTEM becomes the errno, as Python does). *res is freed with
+ * freeaddrinfo(). A NULL or empty host with AI_PASSIVE is the wildcard. */
+int nk__resolve(const char *host, int port, int family, int socktype, int flags,
+                struct addrinfo **res);
+
+/* Converts a getaddrinfo() return value to a netkit code. */
+int nk__gai_code(int eai);
+
+/* Flags of nk__bind_socket. */
+#define NK__BIND_REUSEADDR 1
+#define NK__BIND_REUSEPORT 2
+#define NK__BIND_V6ONLY 4
+#define NK__BIND_NONBLOCK 8
+
+/* Opens a socket of type bound to host:port: a NULL or empty host is the
+ * dual-stack wildcard (IPv4 when IPv6 is missing); a named host's addresses
+ * are tried IPv4 first. Returns the fd or a negative code (the last error). */
+int nk__bind_socket(const char *host, int port, int type, int family, int flags);
+
+/* ---- tcp_client.c -------------------------------------------------------- */
+
+/* Size of the read buffer recv_line allocates on first use. */
+#define NK__RBUF_SIZE 8192
+
+struct nk_tcp_client {
+    uint32_t magic;
+    int fd;
+    int timeout_ms;
+    unsigned char served; /* owned by nk_tcp_server_serve: close only marks it */
+    unsigned char closed; /* closed inside a serve handler */
+    char *rbuf;           /* bytes read ahead, [rpos, rlen) are pending */
+    size_t rpos, rlen, rcap;
+    struct nk_tcp_client *prev, *next; /* serve's list of open connections */
+};
+
+/* Wraps a connected fd in a new client (takes the fd, also on failure). */
+int nk__client_new(int fd, int timeout_ms, nk_tcp_client **out);
+
+/* Marks a client as owned by the serve helper (close keeps it allocated). */
+void nk__client_set_served(nk_tcp_client *c, int served);
+
+/* Frees a client whose fd was already closed by a handler, or closes it. */
+void nk__client_release(nk_tcp_client *c);
+
+/* Valid client check used by every call: NK_ENULL, NK_EHANDLE or NK_ECLOSED. */
+int nk__client_check(const nk_tcp_client *c);
+
+/* ---- tcp_server.c -------------------------------------------------------- */
+
+struct nk_tcp_server {
+    uint32_t magic;
+    int fd;
+    int port;
+    int wake[2];         /* self-pipe: shutdown writes to [1], waits watch [0] */
+    volatile int stopped; /* set by shutdown; read with __atomic builtins */
+};
+
+/* Valid server check used by every call: NK_ENULL, NK_EHANDLE or NK_ECLOSED. */
+int nk__server_check(const nk_tcp_server *s);
+
+/* 1 once nk_tcp_server_shutdown was called. */
+int nk__server_stopped(const nk_tcp_server *s);
+
+#endif

@@ -1,0 +1,417 @@
+/*
+ * tcp_client.c - nk_tcp_client: connect over every resolved address, send,
+ * sendall, recv, recv_exact, buffered recv_line, socket options.
+ *
+ * Blocking objects (NK_BLOCK) keep a blocking fd, so send and recv are one
+ * syscall each. Objects with a timeout keep a non-blocking fd: the syscall is
+ * tried first and poll() runs only after EAGAIN.
+ */
+#include "internal.h"
+
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifdef MSG_NOSIGNAL
+#define NK__SEND_FLAGS MSG_NOSIGNAL
+#else
+#define NK__SEND_FLAGS 0 /* SO_NOSIGPIPE is set on the socket instead */
+#endif
+
+int nk__client_check(const nk_tcp_client *c)
+{
+    if (c == NULL)
+        return NK_ENULL;
+    if (c->magic != NK__MAGIC_CLIENT)
+        return NK_EHANDLE;
+    return c->closed ? NK_ECLOSED : 0;
+}
+
+int nk__client_new(int fd, int timeout_ms, nk_tcp_client **out)
+{
+    nk_tcp_client *c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        nk__close_fd(fd);
+        return -ENOMEM;
+    }
+    c->magic = NK__MAGIC_CLIENT;
+    c->fd = fd;
+    c->timeout_ms = timeout_ms;
+    *out = c;
+    return 0;
+}
+
+void nk__client_set_served(nk_tcp_client *c, int served)
+{
+    c->served = (unsigned char)served;
+}
+
+void nk__client_release(nk_tcp_client *c)
+{
+    nk__close_fd(c->fd);
+    free(c->rbuf);
+    c->magic = NK__MAGIC_DEAD;
+    free(c);
+}
+
+void nk_tcp_client_close(nk_tcp_client *c)
+{
+    if (c == NULL || c->magic != NK__MAGIC_CLIENT || c->closed)
+        return;
+    if (c->served) {
+        /* The peer sees the close now; serve closes the fd when the handler
+         * returns, so its shutdown pass never touches a reused fd number. */
+        shutdown(c->fd, SHUT_RDWR);
+        c->closed = 1;
+        return;
+    }
+    nk__client_release(c);
+}
+
+/* One connect attempt; returns the connected fd or a negative code. */
+static int connect_one(const struct sockaddr *sa, socklen_t len, int timeout_ms,
+                       nk__deadline *deadline)
+{
+    int fd = nk__socket(sa->sa_family, SOCK_STREAM, 1);
+    if (fd < 0)
+        return fd;
+    int rc;
+    if (connect(fd, sa, len) < 0) {
+        /* EINTR: the connection goes on asynchronously; wait for it as for EINPROGRESS. */
+        if (errno != EINPROGRESS && errno != EINTR) {
+            rc = nk__errno();
+            goto fail;
+        }
+        if (timeout_ms == NK_NONBLOCK) {
+            rc = -EINPROGRESS;
+            goto fail;
+        }
+        rc = nk__wait(fd, POLLOUT, timeout_ms, deadline);
+        if (rc < 0)
+            goto fail;
+        int err = 0;
+        socklen_t elen = sizeof err;
+        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0) {
+            rc = nk__errno();
+            goto fail;
+        }
+        if (err != 0) {
+            rc = -err;
+            goto fail;
+        }
+    }
+    if (timeout_ms == NK_BLOCK && (rc = nk__set_nonblock(fd, 0)) < 0)
+        goto fail;
+    return fd;
+fail:
+    nk__close_fd(fd);
+    return rc;
+}
+
+int nk_tcp_connect(nk_tcp_client **out, const char *host, int port, int timeout_ms)
+{
+    if (out == NULL)
+        return NK_ENULL;
+    *out = NULL;
+    int rc = nk__check_host_port(host, 0, port);
+    if (rc < 0 || (rc = nk__check_timeout(timeout_ms)) < 0)
+        return rc;
+    struct addrinfo *res = NULL;
+    rc = nk__resolve(host, port, AF_UNSPEC, SOCK_STREAM, 0, &res);
+    if (rc < 0)
+        return rc;
+    /* Every address in turn, one deadline for all; the last error wins. */
+    nk__deadline deadline = 0;
+    rc = -ECONNREFUSED;
+    for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
+        rc = connect_one(ai->ai_addr, ai->ai_addrlen, timeout_ms, &deadline);
+        if (rc >= 0 || rc == NK_ETIMEOUT)
+            break;
+    }
+    freeaddrinfo(res);
+    return rc < 0 ? rc : nk__client_new(rc, timeout_ms, out);
+}
+
+int nk_tcp_connect_addr(nk_tcp_client **out, const nk_addr *addr, int timeout_ms)
+{
+    if (out == NULL || addr == NULL)
+        return NK_ENULL;
+    *out = NULL;
+    int rc = nk__check_timeout(timeout_ms);
+    if (rc < 0 || (rc = nk_addr_family(addr)) < 0)
+        return rc;
+    nk__deadline deadline = 0;
+    rc = connect_one((const struct sockaddr *)&addr->ss, addr->len, timeout_ms, &deadline);
+    return rc < 0 ? rc : nk__client_new(rc, timeout_ms, out);
+}
+
+int nk_tcp_client_settimeout(nk_tcp_client *c, int timeout_ms)
+{
+    int rc = nk__client_check(c);
+    if (rc < 0 || (rc = nk__check_timeout(timeout_ms)) < 0)
+        return rc;
+    /* One fcntl now, when the mode changes, and none per operation. */
+    if ((c->timeout_ms == NK_BLOCK) != (timeout_ms == NK_BLOCK)) {
+        rc = nk__set_nonblock(c->fd, timeout_ms != NK_BLOCK);
+        if (rc < 0)
+            return rc;
+    }
+    c->timeout_ms = timeout_ms;
+    return 0;
+}
+
+int nk_tcp_client_gettimeout(const nk_tcp_client *c)
+{
+    int rc = nk__client_check(c);
+    return rc < 0 ? rc : c->timeout_ms;
+}
+
+/* send(2) once, retried on EINTR, waiting after EAGAIN within *deadline. */
+static ssize_t send_some(nk_tcp_client *c, const char *buf, size_t len, nk__deadline *deadline)
+{
+    for (;;) {
+        ssize_t n = send(c->fd, buf, len, NK__SEND_FLAGS);
+        if (n >= 0)
+            return n;
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK)
+            return nk__errno();
+        int rc = nk__wait(c->fd, POLLOUT, c->timeout_ms, deadline);
+        if (rc < 0)
+            return rc;
+    }
+}
+
+/* recv(2) once into buf, as send_some. */
+static ssize_t recv_some(nk_tcp_client *c, char *buf, size_t len, nk__deadline *deadline)
+{
+    for (;;) {
+        ssize_t n = recv(c->fd, buf, len, 0);
+        if (n >= 0)
+            return n;
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK)
+            return nk__errno();
+        int rc = nk__wait(c->fd, POLLIN, c->timeout_ms, deadline);
+        if (rc < 0)
+            return rc;
+    }
+}
+
+/* Takes up to len bytes already buffered in c. */
+static size_t take_buffered(nk_tcp_client *c, char *buf, size_t len)
+{
+    size_t avail = c->rlen - c->rpos;
+    size_t n = avail < len ? avail : len;
+    memcpy(buf, c->rbuf + c->rpos, n);
+    c->rpos += n;
+    return n;
+}
+
+/* After an error, puts the n bytes a call had already taken back in front of
+ * the buffer, so that a timeout loses nothing. The buffer is empty then. */
+static void push_back(nk_tcp_client *c, const char *buf, size_t n)
+{
+    if (n == 0)
+        return;
+    size_t pending = c->rlen - c->rpos;
+    if (c->rcap < n + pending) {
+        char *bigger = realloc(c->rbuf, n + pending);
+        if (bigger == NULL)
+            return; /* the error the caller returns stands; these bytes are lost */
+        c->rbuf = bigger;
+        c->rcap = n + pending;
+    }
+    memmove(c->rbuf + n, c->rbuf + c->rpos, pending);
+    memcpy(c->rbuf, buf, n);
+    c->rpos = 0;
+    c->rlen = n + pending;
+}
+
+ssize_t nk_tcp_client_send(nk_tcp_client *c, const void *buf, size_t len)
+{
+    int rc = nk__client_check(c);
+    if (rc < 0)
+        return rc;
+    if (buf == NULL && len > 0)
+        return NK_ENULL;
+    nk__deadline deadline = 0;
+    return send_some(c, buf, len, &deadline);
+}
+
+int nk_tcp_client_sendall(nk_tcp_client *c, const void *buf, size_t len, size_t *sent)
+{
+    if (sent != NULL)
+        *sent = 0;
+    int rc = nk__client_check(c);
+    if (rc < 0)
+        return rc;
+    if (buf == NULL && len > 0)
+        return NK_ENULL;
+    nk__deadline deadline = 0;
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = send_some(c, (const char *)buf + done, len - done, &deadline);
+        if (n < 0) {
+            rc = (int)n;
+            break;
+        }
+        done += (size_t)n;
+    }
+    if (sent != NULL)
+        *sent = done;
+    return rc;
+}
+
+ssize_t nk_tcp_client_recv(nk_tcp_client *c, void *buf, size_t len)
+{
+    int rc = nk__client_check(c);
+    if (rc < 0)
+        return rc;
+    if (buf == NULL && len > 0)
+        return NK_ENULL;
+    if (len == 0)
+        return 0;
+    if (c->rpos < c->rlen)
+        return (ssize_t)take_buffered(c, buf, len);
+    nk__deadline deadline = 0;
+    return recv_some(c, buf, len, &deadline);
+}
+
+ssize_t nk_tcp_client_recv_exact(nk_tcp_client *c, void *buf, size_t len)
+{
+    int rc = nk__client_check(c);
+    if (rc < 0)
+        return rc;
+    if (buf == NULL && len > 0)
+        return NK_ENULL;
+    char *p = buf;
+    size_t got = take_buffered(c, p, len);
+    nk__deadline deadline = 0;
+    while (got < len) {
+        ssize_t n = recv_some(c, p + got, len - got, &deadline);
+        if (n == 0)
+            break; /* the peer closed: a short count */
+        if (n < 0) {
+            push_back(c, p, got);
+            return n;
+        }
+        got += (size_t)n;
+    }
+    return (ssize_t)got;
+}
+
+ssize_t nk_tcp_client_recv_line(nk_tcp_client *c, char *buf, size_t cap)
+{
+    int rc = nk__client_check(c);
+    if (rc < 0)
+        return rc;
+    if (buf == NULL)
+        return NK_ENULL;
+    if (cap < 2)
+        return NK_EINVAL;
+    if (c->rbuf == NULL) {
+        c->rbuf = malloc(NK__RBUF_SIZE);
+        if (c->rbuf == NULL)
+            return -ENOMEM;
+        c->rcap = NK__RBUF_SIZE;
+    }
+    size_t out = 0, room = cap - 1;
+    nk__deadline deadline = 0;
+    for (;;) {
+        /* Take buffered bytes up to a newline or until the line is full. */
+        size_t avail = c->rlen - c->rpos;
+        size_t n = avail < room - out ? avail : room - out;
+        const char *nl = memchr(c->rbuf + c->rpos, '\n', n);
+        if (nl != NULL)
+            n = (size_t)(nl - (c->rbuf + c->rpos)) + 1;
+        memcpy(buf + out, c->rbuf + c->rpos, n);
+        c->rpos += n;
+        out += n;
+        if (nl != NULL) {
+            buf[out] = '\0';
+            return (ssize_t)out;
+        }
+        if (out == room) {
+            buf[out] = '\0';
+            return -EMSGSIZE;
+        }
+        /* The buffer is drained: refill it. */
+        c->rpos = c->rlen = 0;
+        ssize_t got = recv_some(c, c->rbuf, c->rcap, &deadline);
+        if (got == 0) {
+            buf[out] = '\0';
+            return (ssize_t)out; /* end of stream: the last line, or 0 */
+        }
+        if (got < 0) {
+            push_back(c, buf, out);
+            return got;
+        }
+        c->rlen = (size_t)got;
+    }
+}
+
+int nk_tcp_client_shutdown(nk_tcp_client *c, int how)
+{
+    int rc = nk__client_check(c);
+    if (rc < 0)
+        return rc;
+    if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR)
+        return NK_EINVAL;
+    return shutdown(c->fd, how) < 0 ? nk__errno() : 0;
+}
+
+static int set_opt(int fd, int level, int name, int value)
+{
+    return setsockopt(fd, level, name, &value, sizeof value) < 0 ? nk__errno() : 0;
+}
+
+int nk_tcp_client_set_nodelay(nk_tcp_client *c, int on)
+{
+    int rc = nk__client_check(c);
+    return rc < 0 ? rc : set_opt(c->fd, IPPROTO_TCP, TCP_NODELAY, on != 0);
+}
+
+int nk_tcp_client_set_keepalive(nk_tcp_client *c, int on, int idle_s)
+{
+    int rc = nk__client_check(c);
+    if (rc < 0)
+        return rc;
+    if (idle_s < 0)
+        return NK_EINVAL;
+    rc = set_opt(c->fd, SOL_SOCKET, SO_KEEPALIVE, on != 0);
+    if (rc == 0 && on && idle_s > 0) {
+#if defined(TCP_KEEPIDLE)
+        rc = set_opt(c->fd, IPPROTO_TCP, TCP_KEEPIDLE, idle_s);
+#elif defined(TCP_KEEPALIVE)
+        rc = set_opt(c->fd, IPPROTO_TCP, TCP_KEEPALIVE, idle_s);
+#else
+        rc = -ENOPROTOOPT;
+#endif
+    }
+    return rc;
+}
+
+int nk_tcp_client_peername(const nk_tcp_client *c, nk_addr *out)
+{
+    int rc = nk__client_check(c);
+    return rc < 0 ? rc : nk__peername(c->fd, out);
+}
+
+int nk_tcp_client_sockname(const nk_tcp_client *c, nk_addr *out)
+{
+    int rc = nk__client_check(c);
+    return rc < 0 ? rc : nk__sockname(c->fd, out);
+}
+
+int nk_tcp_client_fd(const nk_tcp_client *c)
+{
+    int rc = nk__client_check(c);
+    return rc < 0 ? rc : c->fd;
+}
