@@ -145,7 +145,8 @@ typedef struct nk_addr {
 #define NK_ADDRSTRLEN 128
 
 /* Sets *out from a numeric IPv4 or IPv6 literal (an IPv6 scope "%eth0" is
- * allowed) and a port. No name lookup is done.
+ * allowed; an IPv4-mapped literal ::ffff:a.b.c.d becomes IPv4) and a port.
+ * No name lookup is done.
  * Errors: NK_ENULL, NK_EPORT, NK_EHOSTLEN, NK_EAI(EAI_NONAME) when ip is not numeric. */
 NK_EXTERN int nk_addr_set(nk_addr *out, const char *ip, int port);
 
@@ -158,7 +159,8 @@ NK_EXTERN int nk_addr_parse(nk_addr *out, const char *text);
 NK_EXTERN int nk_addr_format(const nk_addr *addr, char *buf, size_t cap);
 
 /* Writes the address as Python prints its address tuple: "('127.0.0.1', 80)",
- * "('::1', 80, 0, 0)". Returns the text length. Errors as nk_addr_format. */
+ * "('::1', 80, 0, 0)", "('fe80::1', 80, 0, 2)" (the scope is the 4th field).
+ * Returns the text length. Errors as nk_addr_format. */
 NK_EXTERN int nk_addr_tuple(const nk_addr *addr, char *buf, size_t cap);
 
 /* Writes only the numeric host ("127.0.0.1", "::1", "fe80::1%eth0").
@@ -188,7 +190,8 @@ NK_EXTERN int nk_addr_equal(const nk_addr *a, const nk_addr *b);
 NK_EXTERN int nk_gethostname(char *buf, size_t cap);
 
 /* The first IPv4 address of name as dotted text ("93.184.216.34"), like
- * socket.gethostbyname. Returns the text length.
+ * socket.gethostbyname; as there, "" gives "0.0.0.0" and "<broadcast>"
+ * "255.255.255.255". Returns the text length.
  * Errors: NK_ENULL, NK_EHOSTLEN, NK_EBUFSIZE, NK_EAI(...) such as
  * "[Errno -2] Name or service not known" or, for an IPv6 literal,
  * "[Errno -9] Address family for hostname not supported". */

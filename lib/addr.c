@@ -162,8 +162,9 @@ static int put(char *buf, size_t cap, const char *text, int n)
     return n;
 }
 
-/* The numeric host text with the IPv6 scope, into a buffer of NK_ADDRSTRLEN. */
-static int host_text(const nk_addr *addr, char *out)
+/* The numeric host text into a buffer of NK_ADDRSTRLEN, with the IPv6 scope
+ * as "%ifname" when with_scope (Python's tuple keeps it in its 4th field). */
+static int host_text(const nk_addr *addr, char *out, int with_scope)
 {
     int family = check_inet(addr);
     if (family < 0)
@@ -176,7 +177,7 @@ static int host_text(const nk_addr *addr, char *out)
     const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&addr->ss;
     inet_ntop(AF_INET6, &s6->sin6_addr, out, NK_ADDRSTRLEN);
     size_t n = strlen(out);
-    if (s6->sin6_scope_id != 0) {
+    if (with_scope && s6->sin6_scope_id != 0) {
         char ifname[IF_NAMESIZE];
         if (if_indextoname(s6->sin6_scope_id, ifname) != NULL)
             snprintf(out + n, NK_ADDRSTRLEN - n, "%%%s", ifname);
@@ -191,7 +192,7 @@ int nk_addr_host(const nk_addr *addr, char *buf, size_t cap)
     if (buf == NULL)
         return NK_ENULL;
     char host[NK_ADDRSTRLEN];
-    int n = host_text(addr, host);
+    int n = host_text(addr, host, 1);
     if (n < 0)
         return n;
     return put(buf, cap, host, n);
@@ -217,7 +218,7 @@ int nk_addr_format(const nk_addr *addr, char *buf, size_t cap)
     if (buf == NULL)
         return NK_ENULL;
     char host[NK_ADDRSTRLEN], text[NK_ADDRSTRLEN + 16];
-    int n = host_text(addr, host);
+    int n = host_text(addr, host, 1);
     if (n < 0)
         return n;
     int port = nk_addr_port(addr);
@@ -233,7 +234,7 @@ int nk_addr_tuple(const nk_addr *addr, char *buf, size_t cap)
     if (buf == NULL)
         return NK_ENULL;
     char host[NK_ADDRSTRLEN], text[NK_ADDRSTRLEN + 48];
-    int n = host_text(addr, host);
+    int n = host_text(addr, host, 0);
     if (n < 0)
         return n;
     int port = nk_addr_port(addr);

@@ -34,7 +34,7 @@ int nk__resolve(const char *host, int port, int family, int socktype, int flags,
     hints.ai_flags = flags | AI_NUMERICSERV;
     char service[8];
     snprintf(service, sizeof service, "%d", port);
-    int eai = getaddrinfo(host != NULL && host[0] != '\0' ? host : NULL, service, &hints, res);
+    int eai = getaddrinfo(host, service, &hints, res);
     return eai == 0 ? 0 : nk__gai_code(eai);
 }
 
@@ -131,6 +131,17 @@ static int copy_out(char *buf, size_t cap, const char *text)
     return (int)n;
 }
 
+/* Resolves a host the way Python's gethostbyname/gethostbyaddr read it: ""
+ * is the IPv4 wildcard and "<broadcast>" is 255.255.255.255. */
+static int resolve_python_host(const char *name, int family, struct addrinfo **res)
+{
+    if (name[0] == '\0')
+        return nk__resolve(NULL, 0, AF_INET, SOCK_STREAM, AI_PASSIVE, res);
+    if (strcmp(name, "<broadcast>") == 0)
+        name = "255.255.255.255";
+    return nk__resolve(name, 0, family, SOCK_STREAM, 0, res);
+}
+
 int nk_gethostname(char *buf, size_t cap)
 {
     if (buf == NULL)
@@ -147,7 +158,7 @@ int nk_gethostbyname(const char *name, char *buf, size_t cap)
     if (name == NULL || buf == NULL)
         return NK_ENULL;
     struct addrinfo *res = NULL;
-    int rc = nk__resolve(name, 0, AF_INET, SOCK_STREAM, 0, &res);
+    int rc = resolve_python_host(name, AF_INET, &res);
     if (rc < 0)
         return rc;
     char text[INET_ADDRSTRLEN];
@@ -162,7 +173,7 @@ int nk_gethostbyaddr(const char *addr, char *buf, size_t cap)
     if (addr == NULL || buf == NULL)
         return NK_ENULL;
     struct addrinfo *res = NULL;
-    int rc = nk__resolve(addr, 0, AF_UNSPEC, SOCK_STREAM, 0, &res);
+    int rc = resolve_python_host(addr, AF_UNSPEC, &res);
     if (rc < 0)
         return rc;
     const void *raw;
