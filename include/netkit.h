@@ -73,7 +73,7 @@ enum nk_error_kind {
     NK_KIND_USAGE = 5
 };
 
-/* Code ranges (stable ABI): socket errors are -1..-4095 (-errno); address
+/* Code ranges (stable ABI): socket errors are -1..-4999 (-errno); address
  * resolution errors NK__GAI_BASE - |EAI code|; host errors NK__HOST_BASE - h_errno. */
 #define NK__GAI_BASE (-5000)
 #define NK__HOST_BASE (-6000)
@@ -294,7 +294,7 @@ NK_EXTERN ssize_t nk_tcp_client_recv_exact(nk_tcp_client *c, void *buf, size_t l
  * whole call; on a timeout (or -EAGAIN) the partial line stays buffered and the
  * next call returns it whole. The first call allocates an 8 KiB read buffer,
  * freed by close. Errors: NK_ENULL, NK_EINVAL (cap < 2), as nk_tcp_client_recv,
- * -EMSGSIZE. */
+ * -EMSGSIZE, -ENOMEM (no read buffer). */
 NK_EXTERN ssize_t nk_tcp_client_recv_line(nk_tcp_client *c, char *buf, size_t cap);
 
 /* Shuts down reading (SHUT_RD), writing (SHUT_WR) or both (SHUT_RDWR).
