@@ -209,6 +209,8 @@ static size_t take_buffered(nk_tcp_client *c, char *buf, size_t len)
 {
     size_t avail = c->rlen - c->rpos;
     size_t n = avail < len ? avail : len;
+    if (n == 0)
+        return 0; /* rbuf may still be NULL */
     memcpy(buf, c->rbuf + c->rpos, n);
     c->rpos += n;
     return n;

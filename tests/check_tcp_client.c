@@ -1,0 +1,1457 @@
+/*
+ * check_tcp_client.c - Check suite for nk_tcp_client (lib/tcp_client.c).
+ *
+ * Every test talks to real sockets on 127.0.0.1 or ::1, port 0 only. Helper
+ * threads block every signal, so signals sent to the process reach the test's
+ * own thread. Every loop is bounded in count and, through the objects'
+ * timeouts, in time. Time bounds are scaled by CK_TIMEOUT_MULTIPLIER (valgrind
+ * runs set it to 10).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tests.h"
+
+/* ------------------------------------------------------------------------ */
+/* helpers (static; candidates for tests/testutil.c)                        */
+/* ------------------------------------------------------------------------ */
+
+/* CK_TIMEOUT_MULTIPLIER (>= 1): valgrind runs are slower, so are their bounds. */
+static long long tmult(void)
+{
+    const char *e = getenv("CK_TIMEOUT_MULTIPLIER");
+    long long m = e != NULL ? atoll(e) : 1;
+    return m < 1 ? 1 : m;
+}
+#define SLACK(ms) ((long long)(ms) * tmult())
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {
+    }
+}
+
+/* Starts a thread with every signal blocked (signals go to the test thread). */
+static void spawn(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int rc = pthread_create(t, NULL, fn, arg);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    ck_assert_int_eq(rc, 0);
+}
+
+/* Joins t, waiting at most ms; returns 0 when joined. */
+static int join_within(pthread_t t, long long ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += (time_t)(ms / 1000);
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    return pthread_timedjoin_np(t, NULL, &ts);
+}
+
+/* A netkit server, a client connected to it and the accepted end. */
+typedef struct pair {
+    nk_tcp_server *srv;
+    nk_tcp_client *cli;  /* connected with timeout 5000 ms */
+    nk_tcp_client *peer; /* accepted, timeout NK_BLOCK unless a test sets one */
+    nk_addr peer_addr;   /* what accept reported */
+    int port;
+} pair;
+
+static void pair_open(pair *p, const char *host)
+{
+    memset(p, 0, sizeof *p);
+    tu_assert_code(nk_tcp_server_open(&p->srv, host, 0, NULL), 0);
+    p->port = nk_tcp_server_port(p->srv);
+    ck_assert_int_gt(p->port, 0);
+    tu_assert_code(nk_tcp_connect(&p->cli, host, p->port, (int)SLACK(5000)), 0);
+    tu_assert_code(nk_tcp_server_accept(p->srv, &p->peer, &p->peer_addr, (int)SLACK(5000)), 0);
+    ck_assert_ptr_nonnull(p->cli);
+    ck_assert_ptr_nonnull(p->peer);
+}
+
+static void pair_close(pair *p)
+{
+    nk_tcp_client_close(p->cli);
+    nk_tcp_client_close(p->peer);
+    nk_tcp_server_close(p->srv);
+    memset(p, 0, sizeof *p);
+}
+
+/* A bound, non-listening TCP socket on 127.0.0.1: its port refuses connections
+ * and no other program can take it while the socket lives. */
+static int refusing_port(int *fd_out)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ck_assert_int_ge(fd, 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    socklen_t len = sizeof a;
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    *fd_out = fd;
+    return ntohs(a.sin_port);
+}
+
+/* Fletcher-style checksum: position sensitive, independent of chunking. */
+typedef struct fletcher {
+    uint64_t a, b;
+} fletcher;
+
+static void fl_update(fletcher *f, const unsigned char *p, size_t n)
+{
+    uint64_t a = f->a, b = f->b;
+    for (size_t i = 0; i < n; i++) {
+        a += p[i];
+        b += a;
+    }
+    f->a = a;
+    f->b = b;
+}
+
+static void fill_pattern(unsigned char *buf, size_t len, uint64_t seed)
+{
+    uint64_t x = seed | 1;
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        memcpy(buf + i, &x, 8);
+    }
+    for (; i < len; i++)
+        buf[i] = (unsigned char)i;
+}
+
+/* Feeds parts to a client from a thread, delay_ms before each part; then
+ * optionally shuts down writing (the reader sees end of stream). */
+typedef struct feeder {
+    nk_tcp_client *c;
+    const char *parts[8];
+    long delay_ms;
+    int shut_wr_after;
+    int rc;
+    pthread_t th;
+} feeder;
+
+static void *feeder_main(void *arg)
+{
+    feeder *f = arg;
+    f->rc = 0;
+    for (int i = 0; i < 8 && f->parts[i] != NULL; i++) {
+        sleep_ms(f->delay_ms);
+        int rc = nk_tcp_client_sendall(f->c, f->parts[i], strlen(f->parts[i]), NULL);
+        if (rc != 0) {
+            f->rc = rc;
+            return NULL;
+        }
+    }
+    if (f->shut_wr_after)
+        f->rc = nk_tcp_client_shutdown(f->c, SHUT_WR);
+    return NULL;
+}
+
+static void feeder_join(feeder *f)
+{
+    ck_assert_msg(join_within(f->th, SLACK(5000)) == 0, "feeder thread did not finish");
+    tu_assert_code(f->rc, 0);
+}
+
+/* Sends one byte every interval_ms (no newline) until stopped or max_bytes. */
+typedef struct trickler {
+    nk_tcp_client *c;
+    long interval_ms;
+    int max_bytes;
+    atomic_int stop;
+    int sent;
+    pthread_t th;
+} trickler;
+
+static void *trickler_main(void *arg)
+{
+    trickler *t = arg;
+    for (int i = 0; i < t->max_bytes && !atomic_load(&t->stop); i++) {
+        if (nk_tcp_client_send(t->c, "x", 1) != 1)
+            break;
+        t->sent++;
+        sleep_ms(t->interval_ms);
+    }
+    return NULL;
+}
+
+static void trickler_stop(trickler *t)
+{
+    atomic_store(&t->stop, 1);
+    ck_assert_msg(join_within(t->th, SLACK(3000)) == 0, "trickler thread did not stop");
+}
+
+/* Reads from a client in a thread, small chunks with tiny sleeps, checksumming. */
+typedef struct slow_reader {
+    nk_tcp_client *c;
+    size_t expect;
+    long start_delay_ms;
+    size_t total;
+    fletcher f;
+    ssize_t last;
+    pthread_t th;
+} slow_reader;
+
+static void *slow_reader_main(void *arg)
+{
+    slow_reader *r = arg;
+    static __thread unsigned char buf[4096];
+    long reads = 0;
+    sleep_ms(r->start_delay_ms);
+    while (r->total < r->expect) {
+        ssize_t n = nk_tcp_client_recv(r->c, buf, sizeof buf);
+        r->last = n;
+        if (n <= 0)
+            break;
+        fl_update(&r->f, buf, (size_t)n);
+        r->total += (size_t)n;
+        if (++reads % 64 == 0) {
+            struct timespec ts = {0, 100000}; /* 0.1 ms */
+            nanosleep(&ts, NULL);
+        }
+    }
+    return NULL;
+}
+
+/* SIGALRM every millisecond, handler installed WITHOUT SA_RESTART so that a
+ * blocking syscall in the test thread returns EINTR. */
+static volatile sig_atomic_t g_alarms;
+
+static void on_alarm(int sig)
+{
+    (void)sig;
+    g_alarms++;
+}
+
+typedef struct storm {
+    struct sigaction old_sa;
+} storm;
+
+static void storm_start(storm *s)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_alarm;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0; /* no SA_RESTART: EINTR reaches the library */
+    g_alarms = 0;
+    ck_assert_int_eq(sigaction(SIGALRM, &sa, &s->old_sa), 0);
+    /* every millisecond; under valgrind (CK_TIMEOUT_MULTIPLIER > 1) signal
+     * delivery is so slow that a 1 ms storm starves every other thread */
+    long us = (long)(1000 * tmult());
+    if (us > 100000)
+        us = 100000;
+    struct itimerval it = {{0, us}, {0, us}};
+    ck_assert_int_eq(setitimer(ITIMER_REAL, &it, NULL), 0);
+}
+
+/* Stops the storm and restores the previous SIGALRM action only once no
+ * SIGALRM can still be pending: with CK_FORK=no the previous action is Check's
+ * own timeout handler, which kills the process group. Under valgrind a signal
+ * may be delivered well after the timer stopped, so let stragglers reach
+ * on_alarm first, then block SIGALRM and discard whatever is still pending. */
+static void storm_stop(storm *s)
+{
+    struct itimerval off;
+    memset(&off, 0, sizeof off);
+    setitimer(ITIMER_REAL, &off, NULL);
+    sleep_ms(20);
+    sigset_t alrm, old_mask;
+    sigemptyset(&alrm);
+    sigaddset(&alrm, SIGALRM);
+    pthread_sigmask(SIG_BLOCK, &alrm, &old_mask);
+    const struct timespec zero = {0, 0};
+    for (int i = 0; i < 100 && sigtimedwait(&alrm, NULL, &zero) == SIGALRM; i++) {
+    }
+    sigaction(SIGALRM, &s->old_sa, NULL);
+    pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
+}
+
+static void assert_tuple(const nk_addr *a, const char *expected)
+{
+    char text[NK_ADDRSTRLEN];
+    ck_assert_int_gt(nk_addr_tuple(a, text, sizeof text), 0);
+    ck_assert_str_eq(text, expected);
+}
+
+/* ------------------------------------------------------------------------ */
+/* connect                                                                  */
+/* ------------------------------------------------------------------------ */
+
+START_TEST(test_client_connect_roundtrip_send_recv)
+{
+    pair p;
+    pair_open(&p, "127.0.0.1");
+    char buf[64];
+
+    ck_assert_int_eq(nk_tcp_client_send(p.cli, "hello", 5), 5);
+    ssize_t n = nk_tcp_client_recv_exact(p.peer, buf, 5);
+    ck_assert_int_eq(n, 5);
+    ck_assert_mem_eq(buf, "hello", 5);
+
+    ck_assert_int_eq(nk_tcp_client_send(p.peer, "world!", 6), 6);
+    n = nk_tcp_client_recv(p.cli, buf, sizeof buf);
+    ck_assert_int_ge(n, 1);
+    ck_assert_int_le(n, 6);
+    ck_assert_mem_eq(buf, "world!", (size_t)n);
+    pair_close(&p);
+}
+END_TEST
+
+START_TEST(test_client_connect_roundtrip_sendall_recv_exact)
+{
+    /* A plain-socket echo server that reads 7 bytes at a time, so the echo
+     * comes back in many small pieces that recv_exact must put together. */
+    tu_echo *e = tu_echo_start(7);
+    nk_tcp_client *c = NULL;
+    tu_assert_code(nk_tcp_connect(&c, "127.0.0.1", tu_echo_port(e), (int)SLACK(5000)), 0);
+
+    enum { LEN = 20000 };
+    static unsigned char out[LEN], in[LEN];
+    fill_pattern(out, LEN, 42);
+    size_t sent = 0;
+    tu_assert_code(nk_tcp_client_sendall(c, out, LEN, &sent), 0);
+    ck_assert_uint_eq(sent, LEN);
+    ck_assert_int_eq(nk_tcp_client_recv_exact(c, in, LEN), LEN);
+    ck_assert_mem_eq(in, out, LEN);
+
+    nk_tcp_client_close(c);
+    tu_echo_join(e);
+}
+END_TEST
+
+START_TEST(test_client_connect_refused_econnrefused_no_fd_leak)
+{
+    int fd;
+    int port = refusing_port(&fd);
+    const int timeouts[] = {(int)SLACK(2000), NK_BLOCK};
+
+    for (size_t i = 0; i < sizeof timeouts / sizeof timeouts[0]; i++) {
+        int before = tu_count_fds();
+        nk_tcp_client *c = NULL;
+        int rc = nk_tcp_connect(&c, "127.0.0.1", port, timeouts[i]);
+        tu_assert_code(rc, -ECONNREFUSED);
+        ck_assert_str_eq(nk_strerror(rc), "[Errno 111] Connection refused");
+        ck_assert_int_eq(nk_error_kind(rc), NK_KIND_SOCKET);
+        ck_assert_int_eq(nk_error_errno(rc), ECONNREFUSED);
+        ck_assert_int_eq(tu_count_fds(), before);
+    }
+    close(fd);
+}
+END_TEST
+
+START_TEST(test_client_connect_unknown_host_eai_noname)
+{
+    int before = tu_count_fds();
+    nk_tcp_client *c = NULL;
+    int rc = nk_tcp_connect(&c, "nosuchhost.invalid", 80, (int)SLACK(5000));
+    tu_assert_code(rc, NK_EAI(EAI_NONAME));
+    ck_assert_str_eq(nk_strerror(rc), "[Errno -2] Name or service not known");
+    ck_assert_int_eq(nk_error_kind(rc), NK_KIND_GAI);
+    ck_assert_int_eq(nk_error_gai(rc), EAI_NONAME);
+    ck_assert_int_eq(tu_count_fds(), before);
+}
+END_TEST
+
+START_TEST(test_client_connect_null_args_enull)
+{
+    nk_tcp_client *c = NULL;
+    tu_assert_code(nk_tcp_connect(NULL, "127.0.0.1", 80, 1000), NK_ENULL);
+    tu_assert_code(nk_tcp_connect(&c, NULL, 80, 1000), NK_ENULL);
+    ck_assert_ptr_null(c);
+    nk_addr a;
+    tu_assert_code(nk_addr_set(&a, "127.0.0.1", 80), 0);
+    tu_assert_code(nk_tcp_connect_addr(NULL, &a, 1000), NK_ENULL);
+    tu_assert_code(nk_tcp_connect_addr(&c, NULL, 1000), NK_ENULL);
+    ck_assert_str_eq(nk_strerror(NK_ENULL), "NULL pointer argument");
+}
+END_TEST
+
+START_TEST(test_client_connect_bad_port_eport)
+{
+    nk_tcp_client *c = NULL;
+    const int ports[] = {-1, 65536, 70000, -70000};
+    for (size_t i = 0; i < sizeof ports / sizeof ports[0]; i++) {
+        int rc = nk_tcp_connect(&c, "127.0.0.1", ports[i], 1000);
+        tu_assert_code(rc, NK_EPORT);
+        ck_assert_str_eq(nk_strerror(rc), "port must be 0-65535.");
+        ck_assert_int_eq(nk_error_kind(rc), NK_KIND_USAGE);
+    }
+    ck_assert_ptr_null(c);
+}
+END_TEST
+
+START_TEST(test_client_connect_bad_timeout_einval)
+{
+    pair p;
+    pair_open(&p, "127.0.0.1");
+    int before = tu_count_fds();
+    nk_tcp_client *c = NULL;
+    tu_assert_code(nk_tcp_connect(&c, "127.0.0.1", p.port, -2), NK_EINVAL);
+    tu_assert_code(nk_tcp_connect(&c, "127.0.0.1", p.port, -1000), NK_EINVAL);
+    nk_addr a;
+    tu_assert_code(nk_addr_set(&a, "127.0.0.1", p.port), 0);
+    tu_assert_code(nk_tcp_connect_addr(&c, &a, -2), NK_EINVAL);
+    ck_assert_ptr_null(c);
+    ck_assert_int_eq(tu_count_fds(), before);
+    pair_close(&p);
+}
+END_TEST
+
+START_TEST(test_client_connect_hostname_too_long_ehostlen)
+{
+    char host[2048];
+    memset(host, 'a', sizeof host - 1);
+    host[sizeof host - 1] = '\0';
+    nk_tcp_client *c = NULL;
+    tu_assert_code(nk_tcp_connect(&c, host, 80, 1000), NK_EHOSTLEN);
+    ck_assert_ptr_null(c);
+}
+END_TEST
+
+START_TEST(test_client_connect_nonblock_einprogress)
+{
+    nk_tcp_server *s = NULL;
+    tu_assert_code(nk_tcp_server_open(&s, "127.0.0.1", 0, NULL), 0);
+    int before = tu_count_fds();
+    nk_tcp_client *c = NULL;
+    int rc = nk_tcp_connect(&c, "127.0.0.1", nk_tcp_server_port(s), NK_NONBLOCK);
+    tu_assert_code(rc, -EINPROGRESS);
+    ck_assert_str_eq(nk_strerror(rc), "[Errno 115] Operation now in progress");
+    /* "On failure ... no fd is left open." */
+    ck_assert_int_eq(tu_count_fds(), before);
+    nk_tcp_server_close(s);
+}
+END_TEST
+
+START_TEST(test_client_connect_timeout_etimeout_no_fd_leak)
+{
+    /* A plain listener with a full accept queue: the kernel drops further SYNs,
+     * so a connect to it can only end by its timeout. */
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ck_assert_int_ge(lfd, 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(bind(lfd, (struct sockaddr *)&a, sizeof a), 0);
+    ck_assert_int_eq(listen(lfd, 0), 0);
+    socklen_t alen = sizeof a;
+    ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&a, &alen), 0);
+    int fillers[4];
+    for (int i = 0; i < 4; i++) {
+        fillers[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        ck_assert_int_ge(fillers[i], 0);
+        (void)connect(fillers[i], (struct sockaddr *)&a, sizeof a);
+    }
+    sleep_ms(50);
+
+    int before = tu_count_fds();
+    nk_tcp_client *c = NULL;
+    long long t0 = tu_now_ms();
+    int rc = nk_tcp_connect(&c, "127.0.0.1", ntohs(a.sin_port), 200);
+    long long el = tu_now_ms() - t0;
+    tu_assert_code(rc, NK_ETIMEOUT);
+    ck_assert_str_eq(nk_strerror(rc), "timed out");
+    ck_assert_int_ge(el, 190);
+    ck_assert_int_le(el, 200 + SLACK(1000));
+    ck_assert_int_eq(tu_count_fds(), before);
+
+    for (int i = 0; i < 4; i++)
+        close(fillers[i]);
+    close(lfd);
+}
+END_TEST
+
+START_TEST(test_client_connect_addr_roundtrip)
+{
+    nk_tcp_server *s = NULL;
+    tu_assert_code(nk_tcp_server_open(&s, "127.0.0.1", 0, NULL), 0);
+    nk_addr a;
+    tu_assert_code(nk_addr_set(&a, "127.0.0.1", nk_tcp_server_port(s)), 0);
+    nk_tcp_client *c = NULL, *peer = NULL;
+    tu_assert_code(nk_tcp_connect_addr(&c, &a, (int)SLACK(5000)), 0);
+    tu_assert_code(nk_tcp_server_accept(s, &peer, NULL, (int)SLACK(5000)), 0);
+
+    nk_addr got;
+    tu_assert_code(nk_tcp_client_peername(c, &got), 0);
+    ck_assert_int_eq(nk_addr_equal(&got, &a), 1);
+    ck_assert_int_eq(nk_tcp_client_gettimeout(c), (int)SLACK(5000));
+
+    ck_assert_int_eq(nk_tcp_client_send(c, "ping", 4), 4);
+    char buf[8];
+    ck_assert_int_eq(nk_tcp_client_recv_exact(peer, buf, 4), 4);
+    ck_assert_mem_eq(buf, "ping", 4);
+
+    nk_tcp_client_close(c);
+    nk_tcp_client_close(peer);
+    nk_tcp_server_close(s);
+}
+END_TEST
+
+START_TEST(test_client_connect_localhost_tries_addresses)
+{
+    /* "localhost" may resolve to ::1 first; the server only listens on IPv4,
+     * so create_connection semantics require trying the next address. */
+    nk_tcp_server *s = NULL;
+    tu_assert_code(nk_tcp_server_open(&s, "127.0.0.1", 0, NULL), 0);
+    nk_tcp_client *c = NULL;
+    tu_assert_code(nk_tcp_connect(&c, "localhost", nk_tcp_server_port(s), (int)SLACK(5000)), 0);
+    nk_addr a;
+    tu_assert_code(nk_tcp_client_peername(c, &a), 0);
+    char text[NK_ADDRSTRLEN];
+    snprintf(text, sizeof text, "('127.0.0.1', %d)", nk_tcp_server_port(s));
+    assert_tuple(&a, text);
+    nk_tcp_client_close(c);
+    nk_tcp_server_close(s);
+}
+END_TEST
+
+START_TEST(test_client_connect_timeout_becomes_client_timeout)
+{
+    nk_tcp_server *s = NULL;
+    tu_assert_code(nk_tcp_server_open(&s, "127.0.0.1", 0, NULL), 0);
+    nk_tcp_client *c = NULL;
+    tu_assert_code(nk_tcp_connect(&c, "127.0.0.1", nk_tcp_server_port(s), 1234), 0);
+    ck_assert_int_eq(nk_tcp_client_gettimeout(c), 1234);
+    nk_tcp_client_close(c);
+    tu_assert_code(nk_tcp_connect(&c, "127.0.0.1", nk_tcp_server_port(s), NK_BLOCK), 0);
+    ck_assert_int_eq(nk_tcp_client_gettimeout(c), NK_BLOCK);
+    nk_tcp_client_close(c);
+    nk_tcp_server_close(s);
+}
+END_TEST
+
+START_TEST(test_client_close_null_noop)
+{
+    int before = tu_count_fds();
+    nk_tcp_client_close(NULL);
+    ck_assert_int_eq(tu_count_fds(), before);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
+/* send / recv / sendall / recv_exact                                       */
+/* ------------------------------------------------------------------------ */
+
+START_TEST(test_client_calls_null_handle_enull)
+{
+    char buf[8];
+    nk_addr a;
+    size_t sent = 99;
+    tu_assert_code(nk_tcp_client_send(NULL, "x", 1), NK_ENULL);
+    tu_assert_code(nk_tcp_client_sendall(NULL, "x", 1, &sent), NK_ENULL);
+    tu_assert_code(nk_tcp_client_recv(NULL, buf, sizeof buf), NK_ENULL);
+    tu_assert_code(nk_tcp_client_recv_exact(NULL, buf, sizeof buf), NK_ENULL);
+    tu_assert_code(nk_tcp_client_recv_line(NULL, buf, sizeof buf), NK_ENULL);
+    tu_assert_code(nk_tcp_client_settimeout(NULL, 100), NK_ENULL);
+    tu_assert_code(nk_tcp_client_gettimeout(NULL), NK_ENULL);
+    tu_assert_code(nk_tcp_client_shutdown(NULL, SHUT_WR), NK_ENULL);
+    tu_assert_code(nk_tcp_client_set_nodelay(NULL, 1), NK_ENULL);
+    tu_assert_code(nk_tcp_client_set_keepalive(NULL, 1, 0), NK_ENULL);
+    tu_assert_code(nk_tcp_client_peername(NULL, &a), NK_ENULL);
+    tu_assert_code(nk_tcp_client_sockname(NULL, &a), NK_ENULL);
+    tu_assert_code(nk_tcp_client_fd(NULL), NK_ENULL);
+}
+END_TEST
+
+START_TEST(test_client_calls_null_buffer_enull)
+{
+    pair p;
+    pair_open(&p, "127.0.0.1");
+    tu_assert_code(nk_tcp_client_send(p.cli, NULL, 5), NK_ENULL);
+    tu_assert_code(nk_tcp_client_sendall(p.cli, NULL, 5, NULL), NK_ENULL);
+    tu_assert_code(nk_tcp_client_recv(p.cli, NULL, 5), NK_ENULL);
+    tu_assert_code(nk_tcp_client_recv_exact(p.cli, NULL, 5), NK_ENULL);
+    tu_assert_code(nk_tcp_client_recv_line(p.cli, NULL, 5), NK_ENULL);
+    tu_assert_code(nk_tcp_client_peername(p.cli, NULL), NK_ENULL);
+    tu_assert_code(nk_tcp_client_sockname(p.cli, NULL), NK_ENULL);
+    /* the connection is still usable afterwards */
+    ck_assert_int_eq(nk_tcp_client_send(p.cli, "ok", 2), 2);
+    char buf[4];
+    ck_assert_int_eq(nk_tcp_client_recv_exact(p.peer, buf, 2), 2);
+    ck_assert_mem_eq(buf, "ok", 2);
+    pair_close(&p);
+}
+END_TEST
+
+START_TEST(test_client_recv_eof_returns_zero)
+{
+    pair p;
+    pair_open(&p, "127.0.0.1");
+    nk_tcp_client_close(p.peer);
+    p.peer = NULL;
+    char buf[16];
+    ck_assert_int_eq(nk_tcp_client_recv(p.cli, buf, sizeof buf), 0);
+    ck_assert_int_eq(nk_tcp_client_recv(p.cli, buf, sizeof buf), 0);
+    pair_close(&p);
+}
+END_TEST
+
+START_TEST(test_client_recv_exact_returns_len_across_segments)
+{
+    pair p;
+    pair_open(&p, "127.0.0.1");
+    feeder f = {.c = p.peer, .parts = {"0123456789", "abcdefghij", "KLMNOPQRST"}, .delay_ms = 30};
+    spawn(&f.th, feeder_main, &f);
+    char buf[31];
+    ck_assert_int_eq(nk_tcp_client_recv_exact(p.cli, buf, 30), 30);
+    ck_assert_mem_eq(buf, "0123456789abcdefghijKLMNOPQRST", 30);
+    feeder_join(&f);
+    pair_close(&p);
+}
+END_TEST
+
+START_TEST(test_client_recv_exact_short_when_peer_closes)
+{
+    pair p;
+    pair_open(&p, "127.0.0.1");
+    ck_assert_int_eq(nk_tcp_client_sendall(p.peer, "0123456789", 10, NULL), 0);
+    nk_tcp_client_close(p.peer);
+    p.peer = NULL;
+    char buf[100];
+    ck_assert_int_eq(nk_tcp_client_recv_exact(p.cli, buf, 100), 10);
+    ck_assert_mem_eq(buf, "0123456789", 10);
+    ck_assert_int_eq(nk_tcp_client_recv_exact(p.cli, buf, 100), 0);
+    pair_close(&p);
+}
+END_TEST
+
+START_TEST(test_client_recv_exact_timeout_bounds_whole_call)
+{
+    pair p;
+    pair_open(&p, "127.0.0.1");
+    trickler t = {.c = p.peer, .interval_ms = 20, .max_bytes = 150};
+    spawn(&t.th, trickler_main, &t);
+    tu_assert_code(nk_tcp_client_settimeout(p.cli, 200), 0);
+    char buf[1000];
+    long long t0 = tu_now_ms();
+    ssize_t rc = nk_tcp_client_recv_exact(p.cli, buf, sizeof buf);
+    long long el = tu_now_ms() - t0;
+    trickler_stop(&t);
+    /* one byte every 20 ms keeps every single wait short: only a deadline for
+     * the whole call ends it after about 200 ms */
+    tu_assert_code(rc, NK_ETIMEOUT);
+    ck_assert_int_ge(el, 190);
+    ck_assert_int_le(el, 200 + SLACK(800));
+    pair_close(&p);
+}
+END_TEST
+
+START_TEST(test_client_shutdown_wr_peer_sees_eof_reverse_works)
+{
+    pair p;
+    pair_open(&p, "127.0.0.1");
+    ck_assert_int_eq(nk_tcp_client_sendall(p.cli, "last", 4, NULL), 0);
+    tu_assert_code(nk_tcp_client_shutdown(p.cli, SHUT_WR), 0);
+    char buf[16];
+    ck_assert_int_eq(nk_tcp_client_recv_exact(p.peer, buf, 4), 4);
+    ck_assert_mem_eq(buf, "last", 4);
+    ck_assert_int_eq(nk_tcp_client_recv(p.peer, buf, sizeof buf), 0);
+    /* the other direction still works */
+    ck_assert_int_eq(nk_tcp_client_sendall(p.peer, "reply", 5, NULL), 0);
+    ck_assert_int_eq(nk_tcp_client_recv_exact(p.cli, buf, 5), 5);
+    ck_assert_mem_eq(buf, "reply", 5);
+    pair_close(&p);
+}
+END_TEST
+
+START_TEST(test_client_shutdown_bad_how_einval)
+{
+    pair p;
+    pair_open(&p, "127.0.0.1");
+    tu_assert_code(nk_tcp_client_shutdown(p.cli, 99), NK_EINVAL);
+    tu_assert_code(nk_tcp_client_shutdown(p.cli, -1), NK_EINVAL);
+    /* still fully open */
+    ck_assert_int_eq(nk_tcp_client_send(p.cli, "a", 1), 1);
+    char c;
+    ck_assert_int_eq(nk_tcp_client_recv(p.peer, &c, 1), 1);
+    pair_close(&p);
+}
+END_TEST
+
+/* Sends (bounded) until an error; the peer is gone. SIGPIPE is at its default,
+ * so a SIGPIPE would kill this process and fail the test. */
+static ssize_t send_until_error(nk_tcp_client *c)
+{
+    ssize_t rc = 0;
+    for (int i = 0; i < 200; i++) {
+        rc = nk_tcp_client_send(c, "xxxxxxxx", 8);
+        if (rc < 0)
+            break;
+        sleep_ms(5);
+    }
+    return rc;
+}
+
+START_TEST(test_client_send_closed_peer_epipe_no_sigpipe)
+{
+    struct sigaction sa;
+    sigaction(SIGPIPE, NULL, &sa);
+    ck_assert_msg(sa.sa_handler == SIG_DFL, "SIGPIPE must be at its default for this test");
+    pair p;
+    pair_open(&p, "127.0.0.1");
+    nk_tcp_client_close(p.peer);
+    p.peer = NULL;
+    ssize_t rc = send_until_error(p.cli);
+    ck_assert_msg(rc == -EPIPE || rc == -ECONNRESET, "expected EPIPE or ECONNRESET, got %s (%ld)",
+                  nk_error_name((int)rc), (long)rc);
+    /* later sends keep failing the same way (EPIPE is where SIGPIPE would come) */
+    for (int i = 0; i < 5; i++) {
+        rc = nk_tcp_client_send(p.cli, "y", 1);
+        ck_assert_msg(rc == -EPIPE || rc == -ECONNRESET, "send %d: got %s (%ld)", i,
+                      nk_error_name((int)rc), (long)rc);
+    }
+    tu_assert_code(nk_tcp_client_send(p.cli, "y", 1), -EPIPE);
+    ck_assert_str_eq(nk_strerror(-EPIPE), "[Errno 32] Broken pipe");
+    pair_close(&p);
+}
+END_TEST
+
+START_TEST(test_client_send_reset_peer_econnreset_no_sigpipe)
+{
+    pair p;
+    pair_open(&p, "127.0.0.1");
+    int pfd = nk_tcp_client_fd(p.peer);
+    ck_assert_int_ge(pfd, 0);
+    struct linger lg = {1, 0};
+    ck_assert_int_eq(setsockopt(pfd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
+    nk_tcp_client_close(p.peer); /* sends RST */
+    p.peer = NULL;
+    ssize_t rc = send_until_error(p.cli);
+    ck_assert_msg(rc == -EPIPE || rc == -ECONNRESET, "expected EPIPE or ECONNRESET, got %s (%ld)",
+                  nk_error_name((int)rc), (long)rc);
+    for (int i = 0; i < 5; i++) {
+        rc = nk_tcp_client_send(p.cli, "y", 1);
+        ck_assert_msg(rc == -EPIPE || rc == -ECONNRESET, "send %d: got %s (%ld)", i,
+                      nk_error_name((int)rc), (long)rc);
+    }
+    pair_close(&p);
+}
+END_TEST
+
+START_TEST(test_client_sendall_closed_peer_epipe_no_sigpipe)
+{
+    pair p;
+    pair_open(&p, "127.0.0.1");
+    nk_tcp_client_close(p.peer);
+    p.peer = NULL;
+    size_t len = (size_t)16 << 20;
+    unsigned char *big = calloc(1, len);
+    ck_assert_ptr_nonnull(big);
+    int rc = 0;
+    size_t sent = 0;
+    /* the first sendall may fit in the buffers before the RST arrives; bounded retries */
+    for (int i = 0; i < 20 && rc == 0; i++) {
+        rc = nk_tcp_client_sendall(p.cli, big, len, &sent);
+        if (rc == 0)
+            sleep_ms(10);
+    }
+    free(big);
+    ck_assert_msg(rc == -EPIPE || rc == -ECONNRESET, "expected EPIPE or ECONNRESET, got %s (%d)",
+                  nk_error_name(rc), rc);
+    ck_assert_uint_lt(sent, len);
+    pair_close(&p);
+}
+END_TEST
+
+START_TEST(test_client_sendall_64mib_slow_reader)
+{
+    const size_t len = (size_t)64 << 20;
+    unsigned char *big = malloc(len);
+    ck_assert_ptr_nonnull(big);
+    fill_pattern(big, len, 0x9e3779b97f4a7c15ULL);
+    fletcher want = {0, 0};
+    fl_update(&want, big, len);
+
+    pair p;
+    pair_open(&p, "127.0.0.1");
+    tu_assert_code(nk_tcp_client_settimeout(p.peer, (int)SLACK(30000)), 0);
+    tu_assert_code(nk_tcp_client_settimeout(p.cli, (int)SLACK(30000)), 0);
+    slow_reader r = {.c = p.peer, .expect = len};
+    spawn(&r.th, slow_reader_main, &r);
+
+    size_t sent = 0;
+    int rc = nk_tcp_client_sendall(p.cli, big, len, &sent);
+    int joined = join_within(r.th, SLACK(40000));
+    free(big);
+    tu_assert_code(rc, 0);
+    ck_assert_uint_eq(sent, len);
+    ck_assert_msg(joined == 0, "reader did not finish");
+    ck_assert_msg(r.total == len, "reader got %zu of %zu bytes (last recv %ld)", r.total, len,
+                  (long)r.last);
+    ck_assert_msg(r.f.a == want.a && r.f.b == want.b, "checksum mismatch");
+    pair_close(&p);
+}
+END_TEST
+
+START_TEST(test_client_sendall_timeout_reports_partial_count)
+{
+    const size_t len = (size_t)64 << 20;
+    unsigned char *big = calloc(1, len);
+    ck_assert_ptr_nonnull(big);
+    pair p;
+    pair_open(&p, "127.0.0.1");
+    tu_assert_code(nk_tcp_client_settimeout(p.cli, 200), 0);
+    size_t sent = (size_t)-1;
+    long long t0 = tu_now_ms();
+    int rc = nk_tcp_client_sendall(p.cli, big, len, &sent);
+    long long el = tu_now_ms() - t0;
+    free(big);
+    tu_assert_code(rc, NK_ETIMEOUT);
+    ck_assert_str_eq(nk_strerror(rc), "timed out");
+    ck_assert_uint_gt(sent, 0);
+    ck_assert_uint_lt(sent, len);
+    ck_assert_int_ge(el, 190);
+    ck_assert_int_le(el, 200 + SLACK(1000));
+
+    /* *sent is exact: the peer receives that many bytes and no more */
+    tu_assert_code(nk_tcp_client_settimeout(p.peer, (int)SLACK(2000)), 0);
+    static unsigned char buf[65536];
+    size_t got = 0;
+    while (got < sent) {
+        ssize_t n = nk_tcp_client_recv(p.peer, buf, sizeof buf);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    ck_assert_uint_eq(got, sent);
+    tu_assert_code(nk_tcp_client_settimeout(p.peer, 100), 0);
+    tu_assert_code(nk_tcp_client_recv(p.peer, buf, sizeof buf), NK_ETIMEOUT);
+    pair_close(&p);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
+/* timeouts                                                                 */
+/* ------------------------------------------------------------------------ */
+
+START_TEST(test_client_recv_timeout_etimeout)
+{
+    pair p;
+    pair_open(&p, "127.0.0.1");
+    tu_assert_code(nk_tcp_client_settimeout(p.cli, 100), 0);
+    char buf[16];
+    long long t0 = tu_now_ms();
+    ssize_t rc = nk_tcp_client_recv(p.cli, buf, sizeof buf);
+    long long el = tu_now_ms() - t0;
+    tu_assert_code(rc, NK_ETIMEOUT);
+    ck_assert_str_eq(nk_strerror((int)rc), "timed out");
+    ck_assert_int_eq(nk_error_kind((int)rc), NK_KIND_TIMEOUT);
+    ck_assert_int_ge(el, 90);
+    ck_assert_int_le(el, 100 + SLACK(900));
+    /* the connection survives a timeout */
+    ck_assert_int_eq(nk_tcp_client_send(p.peer, "late", 4), 4);
+    ck_assert_int_eq(nk_tcp_client_recv_exact(p.cli, buf, 4), 4);
+    ck_assert_mem_eq(buf, "late", 4);
+    pair_close(&p);
+}
+END_TEST
+
+START_TEST(test_client_gettimeout_returns_set_value)
+{
+    pair p;
+    pair_open(&p, "127.0.0.1");
+    const int values[] = {100, NK_NONBLOCK, NK_BLOCK, 2500, 1};
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+        tu_assert_code(nk_tcp_client_settimeout(p.cli, values[i]), 0);
+        ck_assert_int_eq(nk_tcp_client_gettimeout(p.cli), values[i]);
+    }
+    tu_assert_code(nk_tcp_client_settimeout(p.cli, -2), NK_EINVAL);
+    ck_assert_int_eq(nk_tcp_client_gettimeout(p.cli), 1);
+    pair_close(&p);
+}
+END_TEST
+
+START_TEST(test_client_recv_nonblocking_eagain)
+{
+    pair p;
+    pair_open(&p, "127.0.0.1");
+    tu_assert_code(nk_tcp_client_settimeout(p.cli, NK_NONBLOCK), 0);
+    char buf[16];
+    long long t0 = tu_now_ms();
+    ssize_t rc = nk_tcp_client_recv(p.cli, buf, sizeof buf);
+    long long el = tu_now_ms() - t0;
+    tu_assert_code(rc, -EAGAIN);
+    ck_assert_str_eq(nk_strerror((int)rc), "[Errno 11] Resource temporarily unavailable");
+    ck_assert_int_eq(nk_error_kind((int)rc), NK_KIND_SOCKET);
+    ck_assert_int_le(el, SLACK(50));
+    tu_assert_code(nk_tcp_client_recv_exact(p.cli, buf, 4), -EAGAIN);
+    /* with data present it returns it at once */
+    ck_assert_int_eq(nk_tcp_client_send(p.peer, "now", 3), 3);
+    rc = -EAGAIN;
+    for (int i = 0; i < 100 && rc == -EAGAIN; i++) {
+        rc = nk_tcp_client_recv(p.cli, buf, sizeof buf);
+        if (rc == -EAGAIN)
+            sleep_ms(5);
+    }
+    ck_assert_int_eq(rc, 3);
+    ck_assert_mem_eq(buf, "now", 3);
+    pair_close(&p);
+}
+END_TEST
+
+START_TEST(test_client_send_nonblocking_eagain_when_full)
+{
+    pair p;
+    pair_open(&p, "127.0.0.1");
+    tu_assert_code(nk_tcp_client_settimeout(p.cli, NK_NONBLOCK), 0);
+    static unsigned char chunk[65536];
+    ssize_t rc = 0;
+    size_t total = 0;
+    for (int i = 0; i < 20000 && total < ((size_t)512 << 20); i++) {
+        rc = nk_tcp_client_send(p.cli, chunk, sizeof chunk);
+        if (rc < 0)
+            break;
+        total += (size_t)rc;
+    }
+    tu_assert_code(rc, -EAGAIN);
+    ck_assert_uint_gt(total, 0);
+    size_t sent = 0;
+    tu_assert_code(nk_tcp_client_sendall(p.cli, chunk, sizeof chunk, &sent), -EAGAIN);
+    ck_assert_uint_lt(sent, sizeof chunk);
+    pair_close(&p);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
+/* recv_line                                                                */
+/* ------------------------------------------------------------------------ */
+
+START_TEST(test_client_recv_line_several_lines_one_segment_keeps_rest)
+{
+    pair p;
+    pair_open(&p, "127.0.0.1");
+    const char *msg = "one\ntwo\nthree\nrest";
+    ck_assert_int_eq(nk_tcp_client_sendall(p.peer, msg, strlen(msg), NULL), 0);
+    sleep_ms(20);
+    char line[64];
+    ck_assert_int_eq(nk_tcp_client_recv_line(p.cli, line, sizeof line), 4);
+    ck_assert_str_eq(line, "one\n");
+    ck_assert_int_eq(nk_tcp_client_recv_line(p.cli, line, sizeof line), 4);
+    ck_assert_str_eq(line, "two\n");
+    ck_assert_int_eq(nk_tcp_client_recv_line(p.cli, line, sizeof line), 6);
+    ck_assert_str_eq(line, "three\n");
+    /* the bytes read past the last line are not lost */
+    char buf[64];
+    size_t got = 0;
+    for (int i = 0; i < 10 && got < 4; i++) {
+        ssize_t n = nk_tcp_client_recv(p.cli, buf + got, sizeof buf - got);
+        ck_assert_int_gt(n, 0);
+        got += (size_t)n;
+    }
+    ck_assert_uint_eq(got, 4);
+    ck_assert_mem_eq(buf, "rest", 4);
+    nk_tcp_client_close(p.peer);
+    p.peer = NULL;
+    ck_assert_int_eq(nk_tcp_client_recv(p.cli, buf, sizeof buf), 0);
+    pair_close(&p);
+}
+END_TEST
+
+START_TEST(test_client_recv_line_then_recv_exact_uses_buffer)
+{
+    pair p;
+    pair_open(&p, "127.0.0.1");
+    const char *msg = "LEN 8\nABCDEFGHtail\n";
+    ck_assert_int_eq(nk_tcp_client_sendall(p.peer, msg, strlen(msg), NULL), 0);
+    sleep_ms(20);
+    char line[64];
+    ck_assert_int_eq(nk_tcp_client_recv_line(p.cli, line, sizeof line), 6);
+    ck_assert_str_eq(line, "LEN 8\n");
+    char body[8];
+    ck_assert_int_eq(nk_tcp_client_recv_exact(p.cli, body, 8), 8);
+    ck_assert_mem_eq(body, "ABCDEFGH", 8);
+    ck_assert_int_eq(nk_tcp_client_recv_line(p.cli, line, sizeof line), 5);
+    ck_assert_str_eq(line, "tail\n");
+    pair_close(&p);
+}
+END_TEST
+
+START_TEST(test_client_recv_line_split_across_segments)
+{
+    pair p;
+    pair_open(&p, "127.0.0.1");
+    tu_assert_code(nk_tcp_client_set_nodelay(p.peer, 1), 0);
+    feeder f = {.c = p.peer, .parts = {"hel", "lo wo", "rld", "\nsec", "ond\n"}, .delay_ms = 20};
+    spawn(&f.th, feeder_main, &f);
+    char line[64];
+    ck_assert_int_eq(nk_tcp_client_recv_line(p.cli, line, sizeof line), 12);
+    ck_assert_str_eq(line, "hello world\n");
+    ck_assert_int_eq(nk_tcp_client_recv_line(p.cli, line, sizeof line), 7);
+    ck_assert_str_eq(line, "second\n");
+    feeder_join(&f);
+    pair_close(&p);
+}
+END_TEST
+
+START_TEST(test_client_recv_line_last_line_without_newline_at_eof)
+{
+    pair p;
+    pair_open(&p, "127.0.0.1");
+    ck_assert_int_eq(nk_tcp_client_sendall(p.peer, "a\nlast", 6, NULL), 0);
+    nk_tcp_client_close(p.peer);
+    p.peer = NULL;
+    char line[64];
+    ck_assert_int_eq(nk_tcp_client_recv_line(p.cli, line, sizeof line), 2);
+    ck_assert_str_eq(line, "a\n");
+    ck_assert_int_eq(nk_tcp_client_recv_line(p.cli, line, sizeof line), 4);
+    ck_assert_str_eq(line, "last");
+    ck_assert_int_eq(nk_tcp_client_recv_line(p.cli, line, sizeof line), 0);
+    pair_close(&p);
+}
+END_TEST
+
+START_TEST(test_client_recv_line_eof_returns_zero)
+{
+    pair p;
+    pair_open(&p, "127.0.0.1");
+    nk_tcp_client_close(p.peer);
+    p.peer = NULL;
+    char line[16];
+    memset(line, 'z', sizeof line);
+    ck_assert_int_eq(nk_tcp_client_recv_line(p.cli, line, sizeof line), 0);
+    ck_assert_int_eq(line[0], '\0');
+    ck_assert_int_eq(nk_tcp_client_recv_line(p.cli, line, sizeof line), 0);
+    pair_close(&p);
+}
+END_TEST
+
+START_TEST(test_client_recv_line_too_long_emsgsize_then_continues)
+{
+    pair p;
+    pair_open(&p, "127.0.0.1");
+    const char *msg = "abcdefghijklmnop\nnext\n";
+    ck_assert_int_eq(nk_tcp_client_sendall(p.peer, msg, strlen(msg), NULL), 0);
+    char line[8];
+    ssize_t rc = nk_tcp_client_recv_line(p.cli, line, sizeof line);
+    tu_assert_code(rc, -EMSGSIZE);
+    ck_assert_str_eq(nk_strerror((int)rc), "[Errno 90] Message too long");
+    ck_assert_str_eq(line, "abcdefg");
+    tu_assert_code(nk_tcp_client_recv_line(p.cli, line, sizeof line), -EMSGSIZE);
+    ck_assert_str_eq(line, "hijklmn");
+    ck_assert_int_eq(nk_tcp_client_recv_line(p.cli, line, sizeof line), 3);
+    ck_assert_str_eq(line, "op\n");
+    ck_assert_int_eq(nk_tcp_client_recv_line(p.cli, line, sizeof line), 5);
+    ck_assert_str_eq(line, "next\n");
+    pair_close(&p);
+}
+END_TEST
+
+START_TEST(test_client_recv_line_small_cap_einval)
+{
+    pair p;
+    pair_open(&p, "127.0.0.1");
+    ck_assert_int_eq(nk_tcp_client_sendall(p.peer, "x\n", 2, NULL), 0);
+    char line[4] = "zzz";
+    tu_assert_code(nk_tcp_client_recv_line(p.cli, line, 0), NK_EINVAL);
+    tu_assert_code(nk_tcp_client_recv_line(p.cli, line, 1), NK_EINVAL);
+    /* nothing was consumed: cap 2 gets "x" (cap - 1 bytes, no '\n') then "\n" */
+    tu_assert_code(nk_tcp_client_recv_line(p.cli, line, 2), -EMSGSIZE);
+    ck_assert_str_eq(line, "x");
+    ck_assert_int_eq(nk_tcp_client_recv_line(p.cli, line, 2), 1);
+    ck_assert_str_eq(line, "\n");
+    pair_close(&p);
+}
+END_TEST
+
+START_TEST(test_client_recv_line_timeout_etimeout)
+{
+    pair p;
+    pair_open(&p, "127.0.0.1");
+    ck_assert_int_eq(nk_tcp_client_sendall(p.peer, "partial", 7, NULL), 0);
+    tu_assert_code(nk_tcp_client_settimeout(p.cli, 100), 0);
+    char line[64];
+    long long t0 = tu_now_ms();
+    ssize_t rc = nk_tcp_client_recv_line(p.cli, line, sizeof line);
+    long long el = tu_now_ms() - t0;
+    tu_assert_code(rc, NK_ETIMEOUT);
+    ck_assert_int_ge(el, 90);
+    ck_assert_int_le(el, 100 + SLACK(900));
+    pair_close(&p);
+}
+END_TEST
+
+START_TEST(test_client_recv_line_timeout_bounds_whole_call)
+{
+    pair p;
+    pair_open(&p, "127.0.0.1");
+    trickler t = {.c = p.peer, .interval_ms = 20, .max_bytes = 150};
+    spawn(&t.th, trickler_main, &t);
+    tu_assert_code(nk_tcp_client_settimeout(p.cli, 200), 0);
+    char line[4096];
+    long long t0 = tu_now_ms();
+    ssize_t rc = nk_tcp_client_recv_line(p.cli, line, sizeof line);
+    long long el = tu_now_ms() - t0;
+    trickler_stop(&t);
+    tu_assert_code(rc, NK_ETIMEOUT);
+    ck_assert_int_ge(el, 190);
+    ck_assert_int_le(el, 200 + SLACK(800));
+    pair_close(&p);
+}
+END_TEST
+
+START_TEST(test_client_recv_line_nonblocking_eagain)
+{
+    pair p;
+    pair_open(&p, "127.0.0.1");
+    tu_assert_code(nk_tcp_client_settimeout(p.cli, NK_NONBLOCK), 0);
+    char line[64];
+    tu_assert_code(nk_tcp_client_recv_line(p.cli, line, sizeof line), -EAGAIN);
+    pair_close(&p);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
+/* options and addresses                                                    */
+/* ------------------------------------------------------------------------ */
+
+static int getopt_int(int fd, int level, int name)
+{
+    int v = -12345;
+    socklen_t len = sizeof v;
+    ck_assert_int_eq(getsockopt(fd, level, name, &v, &len), 0);
+    return v;
+}
+
+START_TEST(test_client_set_nodelay_sets_tcp_nodelay)
+{
+    pair p;
+    pair_open(&p, "127.0.0.1");
+    int fd = nk_tcp_client_fd(p.cli);
+    ck_assert_int_ge(fd, 0);
+    tu_assert_code(nk_tcp_client_set_nodelay(p.cli, 1), 0);
+    ck_assert_int_ne(getopt_int(fd, IPPROTO_TCP, TCP_NODELAY), 0);
+    tu_assert_code(nk_tcp_client_set_nodelay(p.cli, 0), 0);
+    ck_assert_int_eq(getopt_int(fd, IPPROTO_TCP, TCP_NODELAY), 0);
+    pair_close(&p);
+}
+END_TEST
+
+START_TEST(test_client_set_keepalive_sets_so_keepalive)
+{
+    pair p;
+    pair_open(&p, "127.0.0.1");
+    int fd = nk_tcp_client_fd(p.cli);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(getopt_int(fd, SOL_SOCKET, SO_KEEPALIVE), 0);
+    int system_idle = getopt_int(fd, IPPROTO_TCP, TCP_KEEPIDLE);
+    /* idle 0: keepalive on, the system's idle time untouched */
+    tu_assert_code(nk_tcp_client_set_keepalive(p.cli, 1, 0), 0);
+    ck_assert_int_ne(getopt_int(fd, SOL_SOCKET, SO_KEEPALIVE), 0);
+    ck_assert_int_eq(getopt_int(fd, IPPROTO_TCP, TCP_KEEPIDLE), system_idle);
+    /* idle > 0 sets TCP_KEEPIDLE */
+    int idle = system_idle == 37 ? 38 : 37;
+    tu_assert_code(nk_tcp_client_set_keepalive(p.cli, 1, idle), 0);
+    ck_assert_int_ne(getopt_int(fd, SOL_SOCKET, SO_KEEPALIVE), 0);
+    ck_assert_int_eq(getopt_int(fd, IPPROTO_TCP, TCP_KEEPIDLE), idle);
+    tu_assert_code(nk_tcp_client_set_keepalive(p.cli, 0, 0), 0);
+    ck_assert_int_eq(getopt_int(fd, SOL_SOCKET, SO_KEEPALIVE), 0);
+    pair_close(&p);
+}
+END_TEST
+
+START_TEST(test_client_set_keepalive_negative_idle_einval)
+{
+    pair p;
+    pair_open(&p, "127.0.0.1");
+    int fd = nk_tcp_client_fd(p.cli);
+    tu_assert_code(nk_tcp_client_set_keepalive(p.cli, 1, -1), NK_EINVAL);
+    ck_assert_int_eq(getopt_int(fd, SOL_SOCKET, SO_KEEPALIVE), 0);
+    pair_close(&p);
+}
+END_TEST
+
+START_TEST(test_client_peername_sockname_match_ends)
+{
+    pair p;
+    pair_open(&p, "127.0.0.1");
+    nk_addr cpeer, cself, ppeer, pself;
+    tu_assert_code(nk_tcp_client_peername(p.cli, &cpeer), 0);
+    tu_assert_code(nk_tcp_client_sockname(p.cli, &cself), 0);
+    tu_assert_code(nk_tcp_client_peername(p.peer, &ppeer), 0);
+    tu_assert_code(nk_tcp_client_sockname(p.peer, &pself), 0);
+
+    char text[NK_ADDRSTRLEN];
+    snprintf(text, sizeof text, "('127.0.0.1', %d)", p.port);
+    assert_tuple(&cpeer, text);
+    assert_tuple(&pself, text);
+    ck_assert_int_eq(nk_addr_family(&cself), AF_INET);
+    int cport = nk_addr_port(&cself);
+    ck_assert_int_gt(cport, 0);
+    ck_assert_int_ne(cport, p.port);
+    snprintf(text, sizeof text, "('127.0.0.1', %d)", cport);
+    assert_tuple(&cself, text);
+    assert_tuple(&ppeer, text);
+    ck_assert_int_eq(nk_addr_equal(&cself, &ppeer), 1);
+    ck_assert_int_eq(nk_addr_equal(&cpeer, &pself), 1);
+    ck_assert_int_eq(nk_addr_equal(&p.peer_addr, &cself), 1);
+    pair_close(&p);
+}
+END_TEST
+
+START_TEST(test_client_fd_valid_and_cloexec)
+{
+    pair p;
+    pair_open(&p, "127.0.0.1");
+    int fds[2] = {nk_tcp_client_fd(p.cli), nk_tcp_client_fd(p.peer)};
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_ge(fds[i], 0);
+        int fl = fcntl(fds[i], F_GETFD);
+        ck_assert_int_ge(fl, 0);
+        ck_assert_msg(fl & FD_CLOEXEC, "fd %d lacks FD_CLOEXEC", fds[i]);
+        ck_assert_int_eq(getopt_int(fds[i], SOL_SOCKET, SO_TYPE), SOCK_STREAM);
+    }
+    ck_assert_int_ne(fds[0], fds[1]);
+    pair_close(&p);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
+/* signals (PEP 475: EINTR is retried inside the deadline, never surfaced)  */
+/* ------------------------------------------------------------------------ */
+
+static void storm_recv_gets_data(int timeout_ms)
+{
+    pair p;
+    pair_open(&p, "127.0.0.1");
+    tu_assert_code(nk_tcp_client_settimeout(p.cli, timeout_ms), 0);
+    feeder f = {.c = p.peer, .parts = {"data"}, .delay_ms = 300};
+    storm st;
+    storm_start(&st);
+    spawn(&f.th, feeder_main, &f);
+    char buf[16];
+    long long t0 = tu_now_ms();
+    ssize_t rc = nk_tcp_client_recv(p.cli, buf, sizeof buf);
+    long long el = tu_now_ms() - t0;
+    storm_stop(&st);
+    feeder_join(&f);
+    ck_assert_msg(rc == 4, "recv under a signal storm returned %s (%ld) after %lld ms",
+                  nk_error_name((int)rc), (long)rc, el);
+    ck_assert_mem_eq(buf, "data", 4);
+    ck_assert_int_ge(el, 250);
+    ck_assert_msg(g_alarms > 10, "only %d SIGALRMs arrived", (int)g_alarms);
+    pair_close(&p);
+}
+
+START_TEST(test_client_recv_blocking_signal_storm_gets_data)
+{
+    storm_recv_gets_data(NK_BLOCK);
+}
+END_TEST
+
+START_TEST(test_client_recv_timeout_signal_storm_gets_data)
+{
+    storm_recv_gets_data(2000);
+}
+END_TEST
+
+START_TEST(test_client_recv_timeout_signal_storm_keeps_deadline)
+{
+    pair p;
+    pair_open(&p, "127.0.0.1");
+    tu_assert_code(nk_tcp_client_settimeout(p.cli, 300), 0);
+    storm st;
+    storm_start(&st);
+    char buf[16];
+    long long t0 = tu_now_ms();
+    ssize_t rc = nk_tcp_client_recv(p.cli, buf, sizeof buf);
+    long long el = tu_now_ms() - t0;
+    storm_stop(&st);
+    tu_assert_code(rc, NK_ETIMEOUT);
+    ck_assert_int_ge(el, 290);
+    ck_assert_int_le(el, 300 + SLACK(700));
+    ck_assert_msg(g_alarms > 10, "only %d SIGALRMs arrived", (int)g_alarms);
+    pair_close(&p);
+}
+END_TEST
+
+START_TEST(test_client_sendall_blocking_signal_storm_completes)
+{
+    /* Small socket buffers make sendall block many times while the storm runs.
+     * Under valgrind each send costs time proportional to its length before
+     * the syscall starts, so a signal would always land first and no send
+     * could ever start: use less data there. */
+    const size_t len = tmult() > 1 ? (size_t)1 << 20 : (size_t)8 << 20;
+    unsigned char *big = malloc(len);
+    ck_assert_ptr_nonnull(big);
+    fill_pattern(big, len, 7);
+    fletcher want = {0, 0};
+    fl_update(&want, big, len);
+    pair p;
+    pair_open(&p, "127.0.0.1");
+    tu_assert_code(nk_tcp_client_settimeout(p.cli, NK_BLOCK), 0);
+    tu_assert_code(nk_tcp_client_settimeout(p.peer, (int)SLACK(10000)), 0);
+    int small = 65536;
+    ck_assert_int_eq(setsockopt(nk_tcp_client_fd(p.cli), SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
+    ck_assert_int_eq(setsockopt(nk_tcp_client_fd(p.peer), SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
+    slow_reader r = {.c = p.peer, .expect = len, .start_delay_ms = 200};
+    storm st;
+    storm_start(&st);
+    spawn(&r.th, slow_reader_main, &r);
+    size_t sent = 0;
+    int rc = nk_tcp_client_sendall(p.cli, big, len, &sent);
+    storm_stop(&st);
+    int joined = join_within(r.th, SLACK(20000));
+    free(big);
+    tu_assert_code(rc, 0);
+    ck_assert_msg(g_alarms > 10, "only %d SIGALRMs arrived", (int)g_alarms);
+    ck_assert_uint_eq(sent, len);
+    ck_assert_int_eq(joined, 0);
+    ck_assert_uint_eq(r.total, len);
+    ck_assert_msg(r.f.a == want.a && r.f.b == want.b, "checksum mismatch");
+    pair_close(&p);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
+/* IPv6                                                                     */
+/* ------------------------------------------------------------------------ */
+
+START_TEST(test_client_connect_ipv6_roundtrip_peername_tuple)
+{
+    if (!tu_have_ipv6()) {
+        printf("%s: skipped, no IPv6 loopback (cannot bind ::1)\n", __func__);
+        return;
+    }
+    pair p;
+    pair_open(&p, "::1");
+    ck_assert_int_eq(nk_tcp_client_sendall(p.cli, "six", 3, NULL), 0);
+    char buf[8];
+    ck_assert_int_eq(nk_tcp_client_recv_exact(p.peer, buf, 3), 3);
+    ck_assert_mem_eq(buf, "six", 3);
+    ck_assert_int_eq(nk_tcp_client_sendall(p.peer, "back", 4, NULL), 0);
+    ck_assert_int_eq(nk_tcp_client_recv_exact(p.cli, buf, 4), 4);
+    ck_assert_mem_eq(buf, "back", 4);
+
+    nk_addr a;
+    tu_assert_code(nk_tcp_client_peername(p.cli, &a), 0);
+    ck_assert_int_eq(nk_addr_family(&a), AF_INET6);
+    char text[NK_ADDRSTRLEN];
+    snprintf(text, sizeof text, "('::1', %d, 0, 0)", p.port);
+    assert_tuple(&a, text);
+    nk_addr self;
+    tu_assert_code(nk_tcp_client_sockname(p.cli, &self), 0);
+    ck_assert_int_eq(nk_addr_equal(&self, &p.peer_addr), 1);
+    pair_close(&p);
+}
+END_TEST
+
+Suite *suite_tcp_client(void)
+{
+    Suite *s = suite_create("tcp_client");
+
+    TCase *tc = tcase_create("connect");
+    tcase_set_timeout(tc, 10);
+    tcase_add_test(tc, test_client_connect_roundtrip_send_recv);
+    tcase_add_test(tc, test_client_connect_roundtrip_sendall_recv_exact);
+    tcase_add_test(tc, test_client_connect_refused_econnrefused_no_fd_leak);
+    tcase_add_test(tc, test_client_connect_unknown_host_eai_noname);
+    tcase_add_test(tc, test_client_connect_null_args_enull);
+    tcase_add_test(tc, test_client_connect_bad_port_eport);
+    tcase_add_test(tc, test_client_connect_bad_timeout_einval);
+    tcase_add_test(tc, test_client_connect_hostname_too_long_ehostlen);
+    tcase_add_test(tc, test_client_connect_nonblock_einprogress);
+    tcase_add_test(tc, test_client_connect_timeout_etimeout_no_fd_leak);
+    tcase_add_test(tc, test_client_connect_addr_roundtrip);
+    tcase_add_test(tc, test_client_connect_localhost_tries_addresses);
+    tcase_add_test(tc, test_client_connect_timeout_becomes_client_timeout);
+    tcase_add_test(tc, test_client_close_null_noop);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("io");
+    tcase_set_timeout(tc, 10);
+    tcase_add_test(tc, test_client_calls_null_handle_enull);
+    tcase_add_test(tc, test_client_calls_null_buffer_enull);
+    tcase_add_test(tc, test_client_recv_eof_returns_zero);
+    tcase_add_test(tc, test_client_recv_exact_returns_len_across_segments);
+    tcase_add_test(tc, test_client_recv_exact_short_when_peer_closes);
+    tcase_add_test(tc, test_client_recv_exact_timeout_bounds_whole_call);
+    tcase_add_test(tc, test_client_shutdown_wr_peer_sees_eof_reverse_works);
+    tcase_add_test(tc, test_client_shutdown_bad_how_einval);
+    tcase_add_test(tc, test_client_send_closed_peer_epipe_no_sigpipe);
+    tcase_add_test(tc, test_client_send_reset_peer_econnreset_no_sigpipe);
+    tcase_add_test(tc, test_client_sendall_closed_peer_epipe_no_sigpipe);
+    tcase_add_test(tc, test_client_sendall_timeout_reports_partial_count);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("bulk");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_client_sendall_64mib_slow_reader);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("timeout");
+    tcase_set_timeout(tc, 10);
+    tcase_add_test(tc, test_client_recv_timeout_etimeout);
+    tcase_add_test(tc, test_client_gettimeout_returns_set_value);
+    tcase_add_test(tc, test_client_recv_nonblocking_eagain);
+    tcase_add_test(tc, test_client_send_nonblocking_eagain_when_full);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("recv_line");
+    tcase_set_timeout(tc, 10);
+    tcase_add_test(tc, test_client_recv_line_several_lines_one_segment_keeps_rest);
+    tcase_add_test(tc, test_client_recv_line_then_recv_exact_uses_buffer);
+    tcase_add_test(tc, test_client_recv_line_split_across_segments);
+    tcase_add_test(tc, test_client_recv_line_last_line_without_newline_at_eof);
+    tcase_add_test(tc, test_client_recv_line_eof_returns_zero);
+    tcase_add_test(tc, test_client_recv_line_too_long_emsgsize_then_continues);
+    tcase_add_test(tc, test_client_recv_line_small_cap_einval);
+    tcase_add_test(tc, test_client_recv_line_timeout_etimeout);
+    tcase_add_test(tc, test_client_recv_line_timeout_bounds_whole_call);
+    tcase_add_test(tc, test_client_recv_line_nonblocking_eagain);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("options");
+    tcase_set_timeout(tc, 10);
+    tcase_add_test(tc, test_client_set_nodelay_sets_tcp_nodelay);
+    tcase_add_test(tc, test_client_set_keepalive_sets_so_keepalive);
+    tcase_add_test(tc, test_client_set_keepalive_negative_idle_einval);
+    tcase_add_test(tc, test_client_peername_sockname_match_ends);
+    tcase_add_test(tc, test_client_fd_valid_and_cloexec);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("signals");
+    tcase_set_timeout(tc, 20);
+    tcase_add_test(tc, test_client_recv_blocking_signal_storm_gets_data);
+    tcase_add_test(tc, test_client_recv_timeout_signal_storm_gets_data);
+    tcase_add_test(tc, test_client_recv_timeout_signal_storm_keeps_deadline);
+    tcase_add_test(tc, test_client_sendall_blocking_signal_storm_completes);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("ipv6");
+    tcase_set_timeout(tc, 10);
+    tcase_add_test(tc, test_client_connect_ipv6_roundtrip_peername_tuple);
+    suite_add_tcase(s, tc);
+
+    return s;
+}
