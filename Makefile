@@ -1,0 +1,200 @@
+# Makefile - the one build of netkit (GNU make, non-recursive).
+#
+# Works on Linux as it is; ./configure (autoconf) writes config.mk and config.h,
+# picked up here when present. Targets: all (default), check, check-asan,
+# check-valgrind, check-install, install, uninstall, clean, distclean.
+# Examples, demo, bench and dist are to come; they belong in this file too.
+
+top := $(CURDIR)
+-include config.mk
+
+# ---- Version: include/netkit.h is the one source of truth -------------------
+nk_version_part = $(shell sed -n 's/^.define NK_VERSION_$(1)  *\([0-9][0-9]*\).*/\1/p' include/netkit.h)
+MAJOR := $(call nk_version_part,MAJOR)
+MINOR := $(call nk_version_part,MINOR)
+PATCH := $(call nk_version_part,PATCH)
+ifeq ($(MAJOR)$(MINOR)$(PATCH),)
+$(error cannot read NK_VERSION_MAJOR/MINOR/PATCH from include/netkit.h)
+endif
+VERSION := $(MAJOR).$(MINOR).$(PATCH)
+
+# ---- Where to install (config.mk or the command line may set these) ---------
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+DESTDIR ?=
+
+# ---- Tools and flags ---------------------------------------------------------
+CFLAGS ?= -O2 -g -std=gnu11 -Wall -Wextra -Wstrict-prototypes -Wshadow -pthread
+ifeq ($(WERROR),1)
+ALL_CFLAGS = $(CFLAGS) -Werror
+else
+ALL_CFLAGS = $(CFLAGS)
+endif
+AR ?= ar
+PKG_CONFIG ?= pkg-config
+LIB_FLAGS = -fvisibility=hidden -DNK_BUILDING -Iinclude -Ilib
+TEST_FLAGS = -Iinclude -Itests -Ilib
+# Expanded when a recipe runs, i.e. after tests/deps.sh installed Check.
+CHECK_CFLAGS = $(shell $(PKG_CONFIG) --cflags check)
+CHECK_LIBS = $(shell $(PKG_CONFIG) --libs check)
+SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+# ---- Files -------------------------------------------------------------------
+LIB_SRCS := $(wildcard lib/*.c)
+LIB_OBJS := $(LIB_SRCS:lib/%.c=build/obj/%.o)
+TEST_SRCS := $(wildcard tests/check_*.c) tests/testutil.c
+TEST_OBJS := $(TEST_SRCS:tests/%.c=build/tests/%.o)
+ASAN_LIB_OBJS := $(LIB_SRCS:lib/%.c=build/asan/obj/%.o)
+ASAN_TEST_OBJS := $(TEST_SRCS:tests/%.c=build/asan/tests/%.o)
+
+STATIC_LIB := lib/libnetkit.a
+SONAME := libnetkit.so.$(MAJOR)
+SHARED_LIB := lib/libnetkit.so.$(VERSION)
+SHARED_LINKS := lib/$(SONAME) lib/libnetkit.so
+RUNNER := build/tests/check_netkit
+ASAN_LIB := build/asan/libnetkit.a
+ASAN_RUNNER := build/asan/check_netkit
+MAN3 := $(wildcard docs/man/*.3)
+MAN7 := $(wildcard docs/man/*.7)
+
+.PHONY: all check check-asan check-valgrind check-install deps install uninstall \
+	clean distclean FORCE
+.DEFAULT_GOAL := all
+
+all: $(STATIC_LIB) $(SHARED_LIB) $(SHARED_LINKS) netkit.pc
+
+# ---- Library: each source compiled once, for both the .a and the .so --------
+# build/flags changes (and so rebuilds everything) when compiler or flags do.
+build/flags: FORCE
+	@mkdir -p build
+	@f='$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) $(LIBS)'; \
+	 test "$$f" = "$$(cat $@ 2>/dev/null)" || echo "$$f" > $@
+
+build/obj/%.o: lib/%.c build/flags
+	@mkdir -p $(@D)
+	$(CC) -fPIC $(LIB_FLAGS) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(STATIC_LIB): $(LIB_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(SHARED_LIB): $(LIB_OBJS)
+	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,-z,defs $(ALL_CFLAGS) $(LDFLAGS) \
+		-o $@ $^ $(LIBS) -pthread
+
+lib/$(SONAME): $(SHARED_LIB)
+	ln -sf libnetkit.so.$(VERSION) $@
+
+lib/libnetkit.so: lib/$(SONAME)
+	ln -sf $(SONAME) $@
+
+# pkg-config file; checked on every run since PREFIX may differ at install.
+netkit.pc: netkit.pc.in FORCE
+	@sed -e 's|@prefix@|$(PREFIX)|g' -e 's|@libdir@|$(LIBDIR)|g' \
+	    -e 's|@includedir@|$(INCLUDEDIR)|g' -e 's|@version@|$(VERSION)|g' $< > $@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@ && echo "wrote $@ for $(PREFIX)"; fi
+
+# ---- Tests -------------------------------------------------------------------
+# Installs Check and pkg-config when missing (see the script).
+deps:
+	@sh tests/deps.sh
+
+build/tests/%.o: tests/%.c build/flags | deps
+	@mkdir -p $(@D)
+	$(CC) $(TEST_FLAGS) $(CPPFLAGS) $(CHECK_CFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(RUNNER): $(TEST_OBJS) $(STATIC_LIB)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(TEST_OBJS) $(STATIC_LIB) $(CHECK_LIBS) $(LIBS) -pthread
+
+check: deps all $(RUNNER)
+	$(RUNNER)
+	sh tests/check_exports.sh $(SHARED_LIB) include/netkit.h
+	+MAKE='$(MAKE)' CC='$(CC)' sh tests/install/run.sh
+
+check-install: all
+	+MAKE='$(MAKE)' CC='$(CC)' sh tests/install/run.sh
+
+# AddressSanitizer + UBSan: own objects, library and runner under build/asan/.
+build/asan/obj/%.o: lib/%.c build/flags
+	@mkdir -p $(@D)
+	$(CC) $(LIB_FLAGS) $(CPPFLAGS) $(ALL_CFLAGS) $(SAN_FLAGS) -MMD -MP -c -o $@ $<
+
+build/asan/tests/%.o: tests/%.c build/flags | deps
+	@mkdir -p $(@D)
+	$(CC) $(TEST_FLAGS) $(CPPFLAGS) $(CHECK_CFLAGS) $(ALL_CFLAGS) $(SAN_FLAGS) -MMD -MP -c -o $@ $<
+
+$(ASAN_LIB): $(ASAN_LIB_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(ASAN_RUNNER): $(ASAN_TEST_OBJS) $(ASAN_LIB)
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS) -pthread
+
+# LeakSanitizer cannot run under ptrace (strace, gdb, some sandboxes): a program
+# that leaks on purpose shows whether it works; if not, say why and go on without.
+build/asan/lsan-probe: build/flags
+	@mkdir -p $(@D)
+	printf '#include <stdlib.h>\nvoid *volatile p;\nint main(void) { p = malloc(7); p = 0; return 0; }\n' \
+		| $(CC) $(SAN_FLAGS) -x c -o $@ -
+
+check-asan: $(ASAN_RUNNER) build/asan/lsan-probe
+	@if ASAN_OPTIONS=detect_leaks=1 build/asan/lsan-probe 2>&1 | grep -q 'detected memory leaks'; then \
+	    leaks=1; \
+	else \
+	    leaks=0; \
+	    echo "check-asan: LeakSanitizer does not work here, running without leak detection:"; \
+	    ASAN_OPTIONS=detect_leaks=1 build/asan/lsan-probe 2>&1 | sed 's/^/  probe: /' | head -5; \
+	fi; \
+	set -x; \
+	ASAN_OPTIONS=detect_leaks=$$leaks UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    CK_TIMEOUT_MULTIPLIER=3 $(ASAN_RUNNER)
+
+# Valgrind: the normal runner in one process (CK_FORK=no), slower, so longer timeouts.
+# Check has no per-test timeout without fork: a hang fails after VALGRIND_TIMEOUT s.
+VALGRIND_TIMEOUT ?= 1200
+check-valgrind: $(RUNNER)
+	@command -v valgrind >/dev/null || { echo "check-valgrind: valgrind is missing: apt-get install -y valgrind" >&2; exit 1; }
+	CK_FORK=no CK_TIMEOUT_MULTIPLIER=10 timeout -k 10 $(VALGRIND_TIMEOUT) \
+	    valgrind -q --error-exitcode=1 --leak-check=full \
+	    --errors-for-leak-kinds=definite --show-leak-kinds=definite $(RUNNER) \
+	    || { rc=$$?; [ $$rc -ne 124 ] || echo "check-valgrind: timed out after $(VALGRIND_TIMEOUT) s" >&2; exit $$rc; }
+
+# ---- Install -----------------------------------------------------------------
+install: all
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 644 $(STATIC_LIB) $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(SHARED_LIB) $(DESTDIR)$(LIBDIR)/
+	ln -sf libnetkit.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libnetkit.so
+	install -m 644 include/netkit.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 644 netkit.pc $(DESTDIR)$(PKGCONFIGDIR)/
+ifneq ($(MAN3),)
+	install -d $(DESTDIR)$(MANDIR)/man3
+	install -m 644 $(MAN3) $(DESTDIR)$(MANDIR)/man3/
+endif
+ifneq ($(MAN7),)
+	install -d $(DESTDIR)$(MANDIR)/man7
+	install -m 644 $(MAN7) $(DESTDIR)$(MANDIR)/man7/
+endif
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/libnetkit.a $(DESTDIR)$(LIBDIR)/libnetkit.so.$(VERSION) \
+	    $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/libnetkit.so \
+	    $(DESTDIR)$(INCLUDEDIR)/netkit.h $(DESTDIR)$(PKGCONFIGDIR)/netkit.pc \
+	    $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(MAN3))) \
+	    $(addprefix $(DESTDIR)$(MANDIR)/man7/,$(notdir $(MAN7)))
+
+# ---- Cleaning ----------------------------------------------------------------
+clean:
+	rm -rf build
+	rm -f lib/libnetkit.a lib/libnetkit.so lib/libnetkit.so.* netkit.pc
+
+distclean: clean
+	rm -rf config.mk config.h config.log config.status config.cache autom4te.cache
+
+FORCE:
+
+-include $(wildcard build/obj/*.d build/tests/*.d build/asan/obj/*.d build/asan/tests/*.d)
