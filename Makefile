@@ -60,7 +60,7 @@ ASAN_RUNNER := build/asan/check_netkit
 MAN3 := $(wildcard docs/man/*.3)
 MAN7 := $(wildcard docs/man/*.7)
 
-.PHONY: all check check-asan check-valgrind check-install deps install uninstall \
+.PHONY: all check check-asan check-valgrind check-install check-syscalls deps install uninstall \
 	clean distclean FORCE
 .DEFAULT_GOAL := all
 
@@ -109,10 +109,19 @@ build/tests/%.o: tests/%.c build/flags | deps
 $(RUNNER): $(TEST_OBJS) $(STATIC_LIB)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(TEST_OBJS) $(STATIC_LIB) $(CHECK_LIBS) $(LIBS) -pthread
 
-check: deps all $(RUNNER)
+check: deps all $(RUNNER) build/tests/syscall-probe
 	$(RUNNER)
 	sh tests/check_exports.sh $(SHARED_LIB) include/netkit.h
+	bash tests/syscalls/run.sh build/tests/syscall-probe
 	+MAKE='$(MAKE)' CC='$(CC)' sh tests/install/run.sh
+
+# "A blocking send or recv is one syscall", counted with strace -c.
+build/tests/syscall-probe: tests/syscalls/probe.c $(STATIC_LIB) build/flags
+	@mkdir -p $(@D)
+	$(CC) -Iinclude $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(STATIC_LIB) $(LIBS) -pthread
+
+check-syscalls: deps build/tests/syscall-probe
+	bash tests/syscalls/run.sh build/tests/syscall-probe
 
 check-install: all
 	+MAKE='$(MAKE)' CC='$(CC)' sh tests/install/run.sh
