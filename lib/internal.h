@@ -61,6 +61,15 @@ int nk__check_timeout(int timeout_ms);
  * non-blocking object, NK_ETIMEOUT when the deadline passed. */
 int nk__wait(int fd, short events, int timeout_ms, nk__deadline *deadline);
 
+/* After a syscall on fd returned -1: 0 when the caller should retry it
+ * (EINTR, or EAGAIN and fd became ready in time), else the negative code to
+ * return (the errno, -EAGAIN for a non-blocking object, NK_ETIMEOUT). */
+int nk__retry(int fd, short events, int timeout_ms, nk__deadline *deadline);
+
+/* Validates timeout_ms and switches fd between blocking and non-blocking when
+ * the mode changes (one fcntl then, none per operation); stores it in *current. */
+int nk__set_timeout(int fd, int *current, int timeout_ms);
+
 /* As nk__wait, also watching wake_fd (-1 for none) for POLLIN: returns
  * NK__WOKEN when it is readable. */
 #define NK__WOKEN 1

@@ -54,6 +54,29 @@ int nk__wait_wake(int fd, short events, int wake_fd, int timeout_ms, nk__deadlin
     }
 }
 
+int nk__retry(int fd, short events, int timeout_ms, nk__deadline *deadline)
+{
+    if (errno == EINTR)
+        return 0; /* PEP 475: retried, never surfaced */
+    if (errno != EAGAIN && errno != EWOULDBLOCK)
+        return nk__errno();
+    return nk__wait(fd, events, timeout_ms, deadline);
+}
+
+int nk__set_timeout(int fd, int *current, int timeout_ms)
+{
+    int rc = nk__check_timeout(timeout_ms);
+    if (rc < 0)
+        return rc;
+    if ((*current == NK_BLOCK) != (timeout_ms == NK_BLOCK)) {
+        rc = nk__set_nonblock(fd, timeout_ms != NK_BLOCK);
+        if (rc < 0)
+            return rc;
+    }
+    *current = timeout_ms;
+    return 0;
+}
+
 int nk__socket(int family, int type, int nonblock)
 {
     int fd;

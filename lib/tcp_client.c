@@ -152,16 +152,7 @@ int nk_tcp_connect_addr(nk_tcp_client **out, const nk_addr *addr, int timeout_ms
 int nk_tcp_client_settimeout(nk_tcp_client *c, int timeout_ms)
 {
     int rc = nk__client_check(c);
-    if (rc < 0 || (rc = nk__check_timeout(timeout_ms)) < 0)
-        return rc;
-    /* One fcntl now, when the mode changes, and none per operation. */
-    if ((c->timeout_ms == NK_BLOCK) != (timeout_ms == NK_BLOCK)) {
-        rc = nk__set_nonblock(c->fd, timeout_ms != NK_BLOCK);
-        if (rc < 0)
-            return rc;
-    }
-    c->timeout_ms = timeout_ms;
-    return 0;
+    return rc < 0 ? rc : nk__set_timeout(c->fd, &c->timeout_ms, timeout_ms);
 }
 
 int nk_tcp_client_gettimeout(const nk_tcp_client *c)
@@ -177,11 +168,7 @@ static ssize_t send_some(nk_tcp_client *c, const char *buf, size_t len, nk__dead
         ssize_t n = send(c->fd, buf, len, NK__SEND_FLAGS);
         if (n >= 0)
             return n;
-        if (errno == EINTR)
-            continue;
-        if (errno != EAGAIN && errno != EWOULDBLOCK)
-            return nk__errno();
-        int rc = nk__wait(c->fd, POLLOUT, c->timeout_ms, deadline);
+        int rc = nk__retry(c->fd, POLLOUT, c->timeout_ms, deadline);
         if (rc < 0)
             return rc;
     }
@@ -194,11 +181,7 @@ static ssize_t recv_some(nk_tcp_client *c, char *buf, size_t len, nk__deadline *
         ssize_t n = recv(c->fd, buf, len, 0);
         if (n >= 0)
             return n;
-        if (errno == EINTR)
-            continue;
-        if (errno != EAGAIN && errno != EWOULDBLOCK)
-            return nk__errno();
-        int rc = nk__wait(c->fd, POLLIN, c->timeout_ms, deadline);
+        int rc = nk__retry(c->fd, POLLIN, c->timeout_ms, deadline);
         if (rc < 0)
             return rc;
     }

@@ -69,15 +69,7 @@ void nk_udp_close(nk_udp_endpoint *u)
 int nk_udp_settimeout(nk_udp_endpoint *u, int timeout_ms)
 {
     int rc = check(u);
-    if (rc < 0 || (rc = nk__check_timeout(timeout_ms)) < 0)
-        return rc;
-    if ((u->timeout_ms == NK_BLOCK) != (timeout_ms == NK_BLOCK)) {
-        rc = nk__set_nonblock(u->fd, timeout_ms != NK_BLOCK);
-        if (rc < 0)
-            return rc;
-    }
-    u->timeout_ms = timeout_ms;
-    return 0;
+    return rc < 0 ? rc : nk__set_timeout(u->fd, &u->timeout_ms, timeout_ms);
 }
 
 int nk_udp_gettimeout(const nk_udp_endpoint *u)
@@ -119,11 +111,7 @@ static ssize_t send_datagram(nk_udp_endpoint *u, const void *buf, size_t len, co
                                : send(u->fd, buf, len, NK__SEND_FLAGS);
         if (n >= 0)
             return n;
-        if (errno == EINTR)
-            continue;
-        if (errno != EAGAIN && errno != EWOULDBLOCK)
-            return nk__errno();
-        int rc = nk__wait(u->fd, POLLOUT, u->timeout_ms, &deadline);
+        int rc = nk__retry(u->fd, POLLOUT, u->timeout_ms, &deadline);
         if (rc < 0)
             return rc;
     }
@@ -144,11 +132,7 @@ static ssize_t recv_datagram(nk_udp_endpoint *u, void *buf, size_t cap, nk_addr 
                 nk__addr_from_sockaddr(from, (struct sockaddr *)&ss, msg.msg_namelen);
             return (msg.msg_flags & MSG_TRUNC) ? -EMSGSIZE : n;
         }
-        if (errno == EINTR)
-            continue;
-        if (errno != EAGAIN && errno != EWOULDBLOCK)
-            return nk__errno();
-        int rc = nk__wait(u->fd, POLLIN, u->timeout_ms, &deadline);
+        int rc = nk__retry(u->fd, POLLIN, u->timeout_ms, &deadline);
         if (rc < 0)
             return rc;
     }
