@@ -57,14 +57,21 @@ SHARED_LINKS := lib/$(SONAME) lib/libnetkit.so
 RUNNER := build/tests/check_netkit
 ASAN_LIB := build/asan/libnetkit.a
 ASAN_RUNNER := build/asan/check_netkit
+EXAMPLES := $(patsubst examples/%.c,build/examples/%,$(wildcard examples/*.c))
 MAN3 := $(wildcard docs/man/*.3)
 MAN7 := $(wildcard docs/man/*.7)
 
-.PHONY: all check check-asan check-valgrind check-install check-syscalls deps install uninstall \
+.PHONY: all check check-asan check-valgrind check-install check-syscalls check-examples deps \
+	install uninstall \
 	clean distclean FORCE
 .DEFAULT_GOAL := all
 
-all: $(STATIC_LIB) $(SHARED_LIB) $(SHARED_LINKS) netkit.pc
+all: $(STATIC_LIB) $(SHARED_LIB) $(SHARED_LINKS) netkit.pc $(EXAMPLES)
+
+# ---- Examples: one program per examples/*.c, linked with the static library ----
+build/examples/%: examples/%.c $(STATIC_LIB) build/flags
+	@mkdir -p $(@D)
+	$(CC) -Iinclude $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(STATIC_LIB) $(LIBS) -pthread
 
 # ---- Library: each source compiled once, for both the .a and the .so --------
 # build/flags changes (and so rebuilds everything) when compiler or flags do.
@@ -113,7 +120,12 @@ check: deps all $(RUNNER) build/tests/syscall-probe
 	$(RUNNER)
 	sh tests/check_exports.sh $(SHARED_LIB) include/netkit.h
 	bash tests/syscalls/run.sh build/tests/syscall-probe
+	python3 -m unittest discover -s tests/examples -p 'test_*.py'
 	+MAKE='$(MAKE)' CC='$(CC)' sh tests/install/run.sh
+
+# End-to-end tests of the example programs (Python's unittest, loopback only).
+check-examples: deps all
+	python3 -m unittest discover -s tests/examples -p 'test_*.py' -v
 
 # "A blocking send or recv is one syscall", counted with strace -c.
 build/tests/syscall-probe: tests/syscalls/probe.c $(STATIC_LIB) build/flags
