@@ -10,15 +10,6 @@
 
 #include "tests.h"
 
-/* A host string of n copies of c (n < sizeof buf). */
-static const char *long_host(char *buf, size_t cap, size_t n, char c)
-{
-    ck_assert_uint_lt(n, cap);
-    memset(buf, c, n);
-    buf[n] = '\0';
-    return buf;
-}
-
 /* nk_addr_set that must succeed. */
 static nk_addr addr_of(const char *ip, int port)
 {
@@ -117,8 +108,8 @@ START_TEST(test_addr_set_host_too_long_ehostlen)
 {
     char buf[512];
     nk_addr a;
-    tu_assert_code(nk_addr_set(&a, long_host(buf, sizeof buf, 256, '1'), 80), NK_EHOSTLEN);
-    tu_assert_code(nk_addr_set(&a, long_host(buf, sizeof buf, 400, 'a'), 80), NK_EHOSTLEN);
+    tu_assert_code(nk_addr_set(&a, tu_long_host(buf, sizeof buf, 256, '1'), 80), NK_EHOSTLEN);
+    tu_assert_code(nk_addr_set(&a, tu_long_host(buf, sizeof buf, 400, 'a'), 80), NK_EHOSTLEN);
 }
 END_TEST
 
@@ -127,7 +118,7 @@ START_TEST(test_addr_set_host_255_chars_not_too_long)
     /* 255 characters is within the limit: rejected only as not numeric. */
     char buf[512];
     nk_addr a;
-    tu_assert_code(nk_addr_set(&a, long_host(buf, sizeof buf, 255, 'a'), 80),
+    tu_assert_code(nk_addr_set(&a, tu_long_host(buf, sizeof buf, 255, 'a'), 80),
                    NK_EAI(EAI_NONAME));
 }
 END_TEST
@@ -207,7 +198,7 @@ END_TEST
 START_TEST(test_addr_parse_host_too_long_ehostlen)
 {
     char host[512], text[600];
-    long_host(host, sizeof host, 300, '1');
+    tu_long_host(host, sizeof host, 300, '1');
     snprintf(text, sizeof text, "%s:80", host);
     nk_addr a;
     tu_assert_code(nk_addr_parse(&a, text), NK_EHOSTLEN);

@@ -321,7 +321,7 @@ START_TEST(test_error_strerror_threads_get_own_text)
     };
     pthread_t t[2];
     for (int i = 0; i < 2; i++)
-        ck_assert_int_eq(pthread_create(&t[i], NULL, strerror_worker_main, &w[i]), 0);
+        tu_spawn(&t[i], strerror_worker_main, &w[i]);
     for (int i = 0; i < 2; i++)
         pthread_join(t[i], NULL);
     ck_assert_msg(w[0].mismatches == 0, "thread 0 saw %d wrong texts", w[0].mismatches);
@@ -342,7 +342,7 @@ START_TEST(test_error_strerror_result_survives_other_thread)
     /* The text is thread-local: another thread's calls must not overwrite it. */
     const char *mine = nk_strerror(-ECONNREFUSED);
     pthread_t t;
-    ck_assert_int_eq(pthread_create(&t, NULL, strerror_other_thread, NULL), 0);
+    tu_spawn(&t, strerror_other_thread, NULL);
     pthread_join(t, NULL);
     ck_assert_str_eq(mine, "[Errno 111] Connection refused");
 }

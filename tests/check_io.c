@@ -2,41 +2,10 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
-#include <string.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include "internal.h"
 #include "tests.h"
-
-static volatile sig_atomic_t alarms;
-
-static void on_alarm(int sig)
-{
-    (void)sig;
-    alarms++;
-}
-
-/* SIGALRM every interval_us, without SA_RESTART so syscalls see EINTR. */
-static void start_signal_storm(long interval_us)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_alarm;
-    sigemptyset(&sa.sa_mask);
-    ck_assert_int_eq(sigaction(SIGALRM, &sa, NULL), 0);
-    struct itimerval it = {{0, interval_us}, {0, interval_us}};
-    ck_assert_int_eq(setitimer(ITIMER_REAL, &it, NULL), 0);
-}
-
-static void stop_signal_storm(void)
-{
-    struct itimerval off;
-    memset(&off, 0, sizeof off);
-    setitimer(ITIMER_REAL, &off, NULL);
-    signal(SIGALRM, SIG_DFL);
-}
 
 START_TEST(test_io_wait_timeout_expires_after_deadline)
 {
@@ -101,15 +70,15 @@ START_TEST(test_io_wait_eintr_retried_inside_deadline)
 {
     int p[2];
     ck_assert_int_eq(pipe(p), 0);
-    alarms = 0;
-    start_signal_storm(1000);
+    tu_storm st;
+    tu_storm_start(&st, 1000);
     nk__deadline dl = 0;
     long long t0 = tu_now_ms();
     int rc = nk__wait(p[0], POLLIN, 300, &dl);
     long long took = tu_now_ms() - t0;
-    stop_signal_storm();
+    tu_storm_stop(&st);
     tu_assert_code(rc, NK_ETIMEOUT);
-    ck_assert_int_gt(alarms, 10); /* the storm really interrupted poll */
+    ck_assert_int_gt(tu_storm_alarms(), 10); /* the storm really interrupted poll */
     ck_assert_int_ge(took, 300);
     ck_assert_int_lt(took, 3000);
     close(p[0]);
@@ -161,8 +130,7 @@ END_TEST
 START_TEST(test_io_check_host_port_limits)
 {
     char long_host[300];
-    memset(long_host, 'a', sizeof long_host - 1);
-    long_host[sizeof long_host - 1] = '\0';
+    tu_long_host(long_host, sizeof long_host, sizeof long_host - 1, 'a');
     ck_assert_int_eq(nk__check_host_port("h", 0, 0), 0);
     ck_assert_int_eq(nk__check_host_port("h", 0, 65535), 0);
     ck_assert_int_eq(nk__check_host_port(NULL, 1, 80), 0);

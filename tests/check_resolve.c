@@ -19,14 +19,6 @@
 /* Loopback address with no entry in /etc/hosts (reverse lookup finds no name). */
 #define NO_NAME_ADDR "127.0.0.77"
 
-static const char *long_host(char *buf, size_t cap, size_t n)
-{
-    ck_assert_uint_lt(n, cap);
-    memset(buf, 'a', n);
-    buf[n] = '\0';
-    return buf;
-}
-
 /* The system's own reverse lookup of an IPv4 literal: 0 and the name in buf,
  * or -1 and the h_errno in *herr. */
 static int sys_reverse_v4(const char *ip, char *buf, size_t cap, int *herr)
@@ -164,7 +156,7 @@ END_TEST
 START_TEST(test_resolve_gethostbyname_long_name_ehostlen)
 {
     char name[512], buf[64];
-    tu_assert_code(nk_gethostbyname(long_host(name, sizeof name, 300), buf, sizeof buf),
+    tu_assert_code(nk_gethostbyname(tu_long_host(name, sizeof name, 300, 'a'), buf, sizeof buf),
                    NK_EHOSTLEN);
 }
 END_TEST
@@ -224,21 +216,16 @@ END_TEST
 
 START_TEST(test_resolve_getaddrinfo_ipv6_literal)
 {
-    if (!tu_have_ipv6()) {
-        printf("test_resolve_getaddrinfo_ipv6_literal: cannot bind ::1, no IPv6, skipped\n");
+    if (tu_skip_without_ipv6(__func__))
         return;
-    }
     nk_addrinfo *list = NULL;
     int n = nk_getaddrinfo("::1", 8080, AF_INET6, SOCK_DGRAM, 0, &list);
     ck_assert_msg(n >= 1, "nk_getaddrinfo: %s (%d)", nk_strerror(n), n);
-    char host[NK_ADDRSTRLEN], tuple[NK_ADDRSTRLEN];
     ck_assert_int_eq(list->family, AF_INET6);
     ck_assert_int_eq(list->socktype, SOCK_DGRAM);
     ck_assert_int_eq(list->protocol, IPPROTO_UDP);
-    host_text(&list->addr, host, sizeof host);
-    ck_assert_str_eq(host, "::1");
-    ck_assert_int_gt(nk_addr_tuple(&list->addr, tuple, sizeof tuple), 0);
-    ck_assert_str_eq(tuple, "('::1', 8080, 0, 0)");
+    tu_assert_host(&list->addr, "::1");
+    tu_assert_tuple(&list->addr, "('::1', 8080, 0, 0)");
     nk_freeaddrinfo(list);
 }
 END_TEST
@@ -351,8 +338,9 @@ START_TEST(test_resolve_getaddrinfo_long_host_ehostlen)
 {
     char name[512];
     nk_addrinfo *list = NULL;
-    tu_assert_code(nk_getaddrinfo(long_host(name, sizeof name, 300), 80, AF_UNSPEC, 0, 0, &list),
-                   NK_EHOSTLEN);
+    tu_assert_code(
+        nk_getaddrinfo(tu_long_host(name, sizeof name, 300, 'a'), 80, AF_UNSPEC, 0, 0, &list),
+        NK_EHOSTLEN);
 }
 END_TEST
 
@@ -440,7 +428,7 @@ END_TEST
 START_TEST(test_resolve_gethostbyaddr_long_name_ehostlen)
 {
     char name[512], buf[256];
-    tu_assert_code(nk_gethostbyaddr(long_host(name, sizeof name, 300), buf, sizeof buf),
+    tu_assert_code(nk_gethostbyaddr(tu_long_host(name, sizeof name, 300, 'a'), buf, sizeof buf),
                    NK_EHOSTLEN);
 }
 END_TEST
@@ -485,7 +473,7 @@ START_TEST(test_resolve_lookups_concurrent_threads)
                          0);
     }
     for (int i = 0; i < NT; i++)
-        ck_assert_int_eq(pthread_create(&t[i], NULL, resolve_worker_main, &w[i]), 0);
+        tu_spawn(&t[i], resolve_worker_main, &w[i]);
     for (int i = 0; i < NT; i++)
         pthread_join(t[i], NULL);
     for (int i = 0; i < NT; i++)

@@ -15,7 +15,6 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -24,16 +23,8 @@
 #include "tests.h"
 
 /* ------------------------------------------------------------------------ */
-/* helpers (static; candidates for tests/testutil.c)                        */
+/* helpers                                                                  */
 /* ------------------------------------------------------------------------ */
-
-static long long tmult(void)
-{
-    const char *e = getenv("CK_TIMEOUT_MULTIPLIER");
-    long long m = e != NULL ? atoll(e) : 1;
-    return m < 1 ? 1 : m;
-}
-#define SLACK(ms) ((long long)(ms) * tmult())
 
 /* Reads an atomic counter (keeps assertion messages readable). */
 static int ld(atomic_int *a)
@@ -41,42 +32,11 @@ static int ld(atomic_int *a)
     return atomic_load(a);
 }
 
-static void sleep_ms(long ms)
+/* Waits (bounded: 400 x 5 ms) until *flag is set. */
+static void wait_for(atomic_int *flag)
 {
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {
-    }
-}
-
-/* Starts a thread with every signal blocked except `allow` (0: none). */
-static void spawn_allowing(pthread_t *t, void *(*fn)(void *), void *arg, int allow)
-{
-    sigset_t mask, old;
-    sigfillset(&mask);
-    if (allow != 0)
-        sigdelset(&mask, allow);
-    pthread_sigmask(SIG_SETMASK, &mask, &old);
-    int rc = pthread_create(t, NULL, fn, arg);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    ck_assert_int_eq(rc, 0);
-}
-
-static void spawn(pthread_t *t, void *(*fn)(void *), void *arg)
-{
-    spawn_allowing(t, fn, arg, 0);
-}
-
-static int join_within(pthread_t t, long long ms)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += (time_t)(ms / 1000);
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    return pthread_timedjoin_np(t, NULL, &ts);
+    for (int i = 0; i < 400 && !atomic_load(flag); i++)
+        tu_sleep_ms(5);
 }
 
 /* serve in a thread */
@@ -106,9 +66,8 @@ static void *server_run_main(void *arg)
 static void serve_start(server_run *r, int allow_signal)
 {
     r->rc = 1;
-    spawn_allowing(&r->th, server_run_main, r, allow_signal);
-    for (int i = 0; i < 400 && !atomic_load(&r->started); i++)
-        sleep_ms(5);
+    tu_spawn_allowing(&r->th, server_run_main, r, allow_signal);
+    wait_for(&r->started);
     ck_assert_int_eq(ld(&r->started), 1);
 }
 
@@ -116,9 +75,9 @@ static void serve_start(server_run *r, int allow_signal)
  * thread can still end, and fails. */
 static void serve_wait(server_run *r, long long ms)
 {
-    if (join_within(r->th, ms) != 0) {
+    if (tu_join_within(r->th, ms) != 0) {
         nk_tcp_server_shutdown(r->s);
-        int again = join_within(r->th, SLACK(3000));
+        int again = tu_join_within(r->th, TU_SLACK(3000));
         ck_abort_msg("serve did not return within %lld ms (after a forced shutdown: %s)", ms,
                      again == 0 ? "returned" : "still running");
     }
@@ -128,7 +87,7 @@ static void serve_wait(server_run *r, long long ms)
 static int join_by(pthread_t t, long long deadline)
 {
     long long left = deadline - tu_now_ms();
-    return join_within(t, left > 0 ? left : 1);
+    return tu_join_within(t, left > 0 ? left : 1);
 }
 
 static nk_tcp_server *open_server(void)
@@ -143,7 +102,7 @@ static nk_tcp_server *open_server(void)
 static const char *echo_once(int port, const char *line, nk_tcp_client **keep)
 {
     nk_tcp_client *c = NULL;
-    if (nk_tcp_connect(&c, "127.0.0.1", port, (int)SLACK(10000)) != 0)
+    if (nk_tcp_connect(&c, "127.0.0.1", port, (int)TU_SLACK(10000)) != 0)
         return "connect failed";
     const char *err = NULL;
     char buf[256];
@@ -159,6 +118,18 @@ static const char *echo_once(int port, const char *line, nk_tcp_client **keep)
     else
         nk_tcp_client_close(c);
     return err;
+}
+
+/* n echo_once clients one after another, client i sending line_fmt formatted
+ * with i; ck_asserts that each got its line back. */
+static void echo_clients(int port, int n, const char *line_fmt)
+{
+    for (int i = 0; i < n; i++) {
+        char line[64];
+        snprintf(line, sizeof line, line_fmt, i);
+        const char *err = echo_once(port, line, NULL);
+        ck_assert_msg(err == NULL, "client %d: %s", i, err ? err : "");
+    }
 }
 
 /* Echo handler: one line back, counted, with concurrency tracked. */
@@ -186,11 +157,11 @@ static void echo_handler(nk_tcp_client *c, const nk_addr *peer, void *arg)
     char line[256];
     ssize_t n = nk_tcp_client_recv_line(c, line, sizeof line);
     if (st->hold_ms > 0)
-        sleep_ms(st->hold_ms);
+        tu_sleep_ms(st->hold_ms);
     if (n <= 0 || nk_tcp_client_sendall(c, line, (size_t)n, NULL) != 0)
         atomic_fetch_add(&st->errors, 1);
     if (st->linger_ms > 0)
-        sleep_ms(st->linger_ms);
+        tu_sleep_ms(st->linger_ms);
     atomic_fetch_sub(&st->active, 1);
     int served = atomic_fetch_add(&st->served, 1) + 1;
     if (served == 1 && peer != NULL)
@@ -212,20 +183,15 @@ START_TEST(test_server_serve_sequential_max_clients_returns_0)
     server_run r = {.s = s, .handler = echo_handler, .arg = &st, .use_opts = 1,
                     .opts = {.mode = NK_SERVE_SEQUENTIAL, .max_clients = 3}};
     serve_start(&r, 0);
-    for (int i = 0; i < 3; i++) {
-        char line[64];
-        snprintf(line, sizeof line, "sequential client %d\n", i);
-        const char *err = echo_once(port, line, NULL);
-        ck_assert_msg(err == NULL, "client %d: %s", i, err ? err : "");
-    }
-    serve_wait(&r, SLACK(5000));
+    echo_clients(port, 3, "sequential client %d\n");
+    serve_wait(&r, TU_SLACK(5000));
     tu_assert_code(r.rc, 0);
     ck_assert_int_eq(ld(&st.served), 3);
     ck_assert_int_eq(ld(&st.errors), 0);
     ck_assert_int_eq(ld(&st.max_active), 1);
     /* after max_clients, nobody accepts any more (queued connects time out) */
     nk_tcp_client *late = NULL;
-    tu_assert_code(nk_tcp_connect(&late, "127.0.0.1", port, (int)SLACK(2000)), 0);
+    tu_assert_code(nk_tcp_connect(&late, "127.0.0.1", port, (int)TU_SLACK(2000)), 0);
     tu_assert_code(nk_tcp_client_settimeout(late, 100), 0);
     char ch;
     tu_assert_code(nk_tcp_client_recv(late, &ch, 1), NK_ETIMEOUT);
@@ -247,7 +213,7 @@ START_TEST(test_server_serve_sequential_one_at_a_time)
     /* three clients connected and sending at once */
     nk_tcp_client *c[3] = {NULL, NULL, NULL};
     for (int i = 0; i < 3; i++) {
-        tu_assert_code(nk_tcp_connect(&c[i], "127.0.0.1", port, (int)SLACK(10000)), 0);
+        tu_assert_code(nk_tcp_connect(&c[i], "127.0.0.1", port, (int)TU_SLACK(10000)), 0);
         ck_assert_int_eq(nk_tcp_client_sendall(c[i], "x\n", 2, NULL), 0);
     }
     for (int i = 0; i < 3; i++) {
@@ -256,7 +222,7 @@ START_TEST(test_server_serve_sequential_one_at_a_time)
         ck_assert_str_eq(line, "x\n");
         nk_tcp_client_close(c[i]);
     }
-    serve_wait(&r, SLACK(5000));
+    serve_wait(&r, TU_SLACK(5000));
     tu_assert_code(r.rc, 0);
     ck_assert_int_eq(ld(&st.served), 3);
     ck_assert_int_eq(ld(&st.max_active), 1);
@@ -275,16 +241,14 @@ START_TEST(test_server_serve_handler_peer_equals_client_sockname)
     nk_tcp_client *c = NULL;
     const char *err = echo_once(nk_tcp_server_port(s), "who am i\n", &c);
     ck_assert_msg(err == NULL, "%s", err ? err : "");
-    serve_wait(&r, SLACK(5000));
+    serve_wait(&r, TU_SLACK(5000));
     tu_assert_code(r.rc, 0);
     nk_addr cs;
     tu_assert_code(nk_tcp_client_sockname(c, &cs), 0);
     ck_assert_int_eq(nk_addr_equal(&st.first_peer, &cs), 1);
-    char text[NK_ADDRSTRLEN];
-    ck_assert_int_gt(nk_addr_tuple(&st.first_peer, text, sizeof text), 0);
     char want[NK_ADDRSTRLEN];
     snprintf(want, sizeof want, "('127.0.0.1', %d)", nk_addr_port(&cs));
-    ck_assert_str_eq(text, want);
+    tu_assert_tuple(&st.first_peer, want);
     /* serve closed the connection when the handler returned */
     char ch;
     ck_assert_int_eq(nk_tcp_client_recv(c, &ch, 1), 0);
@@ -303,11 +267,8 @@ START_TEST(test_server_serve_null_opts_sequential_until_shutdown_from_handler)
     st.stop_after = 2;
     server_run r = {.s = s, .handler = echo_handler, .arg = &st, .use_opts = 0};
     serve_start(&r, 0);
-    for (int i = 0; i < 2; i++) {
-        const char *err = echo_once(port, "until shutdown\n", NULL);
-        ck_assert_msg(err == NULL, "client %d: %s", i, err ? err : "");
-    }
-    serve_wait(&r, SLACK(3000));
+    echo_clients(port, 2, "until shutdown\n");
+    serve_wait(&r, TU_SLACK(3000));
     tu_assert_code(r.rc, 0);
     ck_assert_int_eq(ld(&st.served), 2);
     ck_assert_int_eq(ld(&st.max_active), 1);
@@ -402,7 +363,7 @@ START_TEST(test_server_serve_threads_50_concurrent_clients)
     pthread_mutex_init(&m.mu, NULL);
     pthread_cond_init(&m.cv, NULL);
     m.target = NCLIENTS;
-    m.wait_ms = SLACK(10000);
+    m.wait_ms = TU_SLACK(10000);
     server_run r = {.s = s, .handler = meet_handler, .arg = &m, .use_opts = 1,
                     .opts = {.mode = NK_SERVE_THREADS, .max_clients = NCLIENTS}};
     serve_start(&r, 0);
@@ -410,14 +371,14 @@ START_TEST(test_server_serve_threads_50_concurrent_clients)
     static client_job jobs[NCLIENTS];
     for (int i = 0; i < NCLIENTS; i++) {
         jobs[i] = (client_job){.port = nk_tcp_server_port(s), .idx = i, .err = "not run"};
-        spawn(&jobs[i].th, client_job_main, &jobs[i]);
+        tu_spawn(&jobs[i].th, client_job_main, &jobs[i]);
     }
     int unjoined = 0;
-    long long deadline = tu_now_ms() + SLACK(20000);
+    long long deadline = tu_now_ms() + TU_SLACK(20000);
     for (int i = 0; i < NCLIENTS; i++)
         if (join_by(jobs[i].th, deadline) != 0)
             unjoined++;
-    serve_wait(&r, SLACK(10000));
+    serve_wait(&r, TU_SLACK(10000));
     ck_assert_int_eq(unjoined, 0);
     for (int i = 0; i < NCLIENTS; i++)
         ck_assert_msg(jobs[i].err == NULL, "client %d: %s", i, jobs[i].err);
@@ -440,18 +401,13 @@ START_TEST(test_server_serve_threads_shutdown_after_clients_waits_for_handlers)
     int port = nk_tcp_server_port(s);
     echo_state st;
     memset(&st, 0, sizeof st);
-    st.linger_ms = (long)SLACK(300); /* handlers still run when shutdown comes */
+    st.linger_ms = (long)TU_SLACK(300); /* handlers still run when shutdown comes */
     server_run r = {.s = s, .handler = echo_handler, .arg = &st, .use_opts = 1,
                     .opts = {.mode = NK_SERVE_THREADS, .max_clients = 0}};
     serve_start(&r, 0);
-    for (int i = 0; i < 10; i++) {
-        char line[64];
-        snprintf(line, sizeof line, "threaded %d\n", i);
-        const char *err = echo_once(port, line, NULL);
-        ck_assert_msg(err == NULL, "client %d: %s", i, err ? err : "");
-    }
+    echo_clients(port, 10, "threaded %d\n");
     tu_assert_code(nk_tcp_server_shutdown(s), 0);
-    serve_wait(&r, SLACK(5000));
+    serve_wait(&r, TU_SLACK(5000));
     tu_assert_code(r.rc, 0);
     ck_assert_int_eq(ld(&st.served), 10);
     ck_assert_int_eq(ld(&st.active), 0);
@@ -473,12 +429,12 @@ static void shutdown_while_accepting(int mode)
     server_run r = {.s = s, .handler = echo_handler, .arg = &st, .use_opts = 1,
                     .opts = {.mode = mode, .max_clients = 0}};
     serve_start(&r, 0);
-    sleep_ms(100); /* serve is blocked in accept */
+    tu_sleep_ms(100); /* serve is blocked in accept */
     ck_assert_int_eq(ld(&r.done), 0);
     long long t0 = tu_now_ms();
     tu_assert_code(nk_tcp_server_shutdown(s), 0);
-    serve_wait(&r, SLACK(2000));
-    ck_assert_int_le(r.t_done - t0, SLACK(1000));
+    serve_wait(&r, TU_SLACK(2000));
+    ck_assert_int_le(r.t_done - t0, TU_SLACK(1000));
     tu_assert_code(r.rc, 0);
     ck_assert_int_eq(ld(&st.served), 0);
     /* later accepts are canceled too */
@@ -537,14 +493,14 @@ static void shutdown_from_signal(int mode)
     serve_start(&r, SIGUSR1);
     /* serve works before the signal */
     const char *err = echo_once(nk_tcp_server_port(s), "before signal\n", NULL);
-    sleep_ms(100);
+    tu_sleep_ms(100);
     long long t0 = tu_now_ms();
     ck_assert_int_eq(kill(getpid(), SIGUSR1), 0); /* to the process */
-    int joined = join_within(r.th, SLACK(3000));
+    int joined = tu_join_within(r.th, TU_SLACK(3000));
     long long el = tu_now_ms() - t0;
     if (joined != 0) {
         nk_tcp_server_shutdown(s);
-        join_within(r.th, SLACK(3000));
+        tu_join_within(r.th, TU_SLACK(3000));
     }
     pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
     sigaction(SIGUSR1, &old_sa, NULL);
@@ -555,7 +511,7 @@ static void shutdown_from_signal(int mode)
     ck_assert_int_eq(g_sig_count, 1);
     tu_assert_code(g_sig_rc, 0);
     tu_assert_code(r.rc, 0);
-    ck_assert_int_le(el, SLACK(1000));
+    ck_assert_int_le(el, TU_SLACK(1000));
     ck_assert_int_eq(ld(&st.served), 1);
     nk_tcp_server_close(s);
 }
@@ -601,14 +557,13 @@ START_TEST(test_server_serve_threads_shutdown_unblocks_idle_handler)
                     .opts = {.mode = NK_SERVE_THREADS, .max_clients = 0}};
     serve_start(&r, 0);
     nk_tcp_client *c = NULL;
-    tu_assert_code(nk_tcp_connect(&c, "127.0.0.1", nk_tcp_server_port(s), (int)SLACK(5000)), 0);
-    for (int i = 0; i < 400 && !atomic_load(&st.entered); i++)
-        sleep_ms(5);
+    tu_assert_code(nk_tcp_connect(&c, "127.0.0.1", nk_tcp_server_port(s), (int)TU_SLACK(5000)), 0);
+    wait_for(&st.entered);
     ck_assert_int_eq(ld(&st.entered), 1);
-    sleep_ms(100); /* the handler is blocked in recv; the client sends nothing */
+    tu_sleep_ms(100); /* the handler is blocked in recv; the client sends nothing */
     ck_assert_int_eq(ld(&st.finished), 0);
     tu_assert_code(nk_tcp_server_shutdown(s), 0);
-    serve_wait(&r, SLACK(3000));
+    serve_wait(&r, TU_SLACK(3000));
     tu_assert_code(r.rc, 0);
     ck_assert_int_eq(ld(&st.finished), 1);
     ck_assert_int_eq(st.recv_rc, 0); /* end of stream, not an error */
@@ -626,12 +581,12 @@ START_TEST(test_server_serve_after_shutdown_ecanceled)
     server_run r = {.s = s, .handler = echo_handler, .arg = &st, .use_opts = 1,
                     .opts = {.mode = NK_SERVE_THREADS, .max_clients = 0}};
     serve_start(&r, 0);
-    serve_wait(&r, SLACK(2000));
+    serve_wait(&r, TU_SLACK(2000));
     tu_assert_code(r.rc, -ECANCELED);
     ck_assert_int_eq(ld(&st.served), 0);
     r.opts.mode = NK_SERVE_SEQUENTIAL;
     serve_start(&r, 0);
-    serve_wait(&r, SLACK(2000));
+    serve_wait(&r, TU_SLACK(2000));
     tu_assert_code(r.rc, -ECANCELED);
     nk_tcp_server_close(s);
 }
@@ -651,7 +606,7 @@ START_TEST(test_server_serve_null_args_enull)
     nk_tcp_server *s = open_server();
     server_run r = {.s = s, .handler = NULL, .arg = &st, .use_opts = 1, .opts = o};
     serve_start(&r, 0);
-    serve_wait(&r, SLACK(2000));
+    serve_wait(&r, TU_SLACK(2000));
     tu_assert_code(r.rc, NK_ENULL);
     ck_assert_str_eq(nk_strerror(NK_ENULL), "NULL pointer argument");
     nk_tcp_server_close(s);
@@ -668,7 +623,7 @@ START_TEST(test_server_serve_bad_mode_einval)
         server_run r = {.s = s, .handler = echo_handler, .arg = &st, .use_opts = 1,
                         .opts = {.mode = modes[i], .max_clients = 1}};
         serve_start(&r, 0);
-        serve_wait(&r, SLACK(2000));
+        serve_wait(&r, TU_SLACK(2000));
         tu_assert_code(r.rc, NK_EINVAL);
     }
     ck_assert_int_eq(ld(&st.served), 0);
@@ -677,7 +632,7 @@ START_TEST(test_server_serve_bad_mode_einval)
                      .opts = {.mode = NK_SERVE_SEQUENTIAL, .max_clients = 1}};
     serve_start(&ok, 0);
     const char *err = echo_once(nk_tcp_server_port(s), "still ok\n", NULL);
-    serve_wait(&ok, SLACK(3000));
+    serve_wait(&ok, TU_SLACK(3000));
     ck_assert_msg(err == NULL, "%s", err ? err : "");
     tu_assert_code(ok.rc, 0);
     nk_tcp_server_close(s);
@@ -734,12 +689,12 @@ static void handler_closes_client(int mode, int twice)
                     .opts = {.mode = mode, .max_clients = 1}};
     serve_start(&r, 0);
     nk_tcp_client *c = NULL;
-    tu_assert_code(nk_tcp_connect(&c, "127.0.0.1", nk_tcp_server_port(s), (int)SLACK(5000)), 0);
+    tu_assert_code(nk_tcp_connect(&c, "127.0.0.1", nk_tcp_server_port(s), (int)TU_SLACK(5000)), 0);
     char ch;
     /* the handler's close really closed the connection */
     ck_assert_int_eq(nk_tcp_client_recv(c, &ch, 1), 0);
     nk_tcp_client_close(c);
-    serve_wait(&r, SLACK(3000));
+    serve_wait(&r, TU_SLACK(3000));
     tu_assert_code(r.rc, 0);
     ck_assert_int_eq(cc.called, 1);
     tu_assert_code(cc.send, NK_ECLOSED);
@@ -800,11 +755,8 @@ static void serve_no_fd_leak(int mode)
     server_run r = {.s = s, .handler = echo_handler, .arg = &st, .use_opts = 1,
                     .opts = {.mode = mode, .max_clients = 10}};
     serve_start(&r, 0);
-    for (int i = 0; i < 10; i++) {
-        const char *err = echo_once(port, "fd check\n", NULL);
-        ck_assert_msg(err == NULL, "client %d: %s", i, err ? err : "");
-    }
-    serve_wait(&r, SLACK(5000));
+    echo_clients(port, 10, "fd check\n");
+    serve_wait(&r, TU_SLACK(5000));
     tu_assert_code(r.rc, 0);
     ck_assert_int_eq(ld(&st.served), 10);
     ck_assert_int_eq(tu_count_fds(), with_server);
@@ -834,11 +786,10 @@ START_TEST(test_server_serve_shutdown_then_close_no_fd_leak)
                     .opts = {.mode = NK_SERVE_THREADS, .max_clients = 0}};
     serve_start(&r, 0);
     nk_tcp_client *c = NULL;
-    tu_assert_code(nk_tcp_connect(&c, "127.0.0.1", nk_tcp_server_port(s), (int)SLACK(5000)), 0);
-    for (int i = 0; i < 400 && !atomic_load(&st.entered); i++)
-        sleep_ms(5);
+    tu_assert_code(nk_tcp_connect(&c, "127.0.0.1", nk_tcp_server_port(s), (int)TU_SLACK(5000)), 0);
+    wait_for(&st.entered);
     tu_assert_code(nk_tcp_server_shutdown(s), 0);
-    serve_wait(&r, SLACK(3000));
+    serve_wait(&r, TU_SLACK(3000));
     tu_assert_code(r.rc, 0);
     nk_tcp_client_close(c);
     nk_tcp_server_close(s);

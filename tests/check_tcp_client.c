@@ -21,56 +21,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "tests.h"
 
 /* ------------------------------------------------------------------------ */
-/* helpers (static; candidates for tests/testutil.c)                        */
+/* helpers                                                                  */
 /* ------------------------------------------------------------------------ */
-
-/* CK_TIMEOUT_MULTIPLIER (>= 1): valgrind runs are slower, so are their bounds. */
-static long long tmult(void)
-{
-    const char *e = getenv("CK_TIMEOUT_MULTIPLIER");
-    long long m = e != NULL ? atoll(e) : 1;
-    return m < 1 ? 1 : m;
-}
-#define SLACK(ms) ((long long)(ms) * tmult())
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {
-    }
-}
-
-/* Starts a thread with every signal blocked (signals go to the test thread). */
-static void spawn(pthread_t *t, void *(*fn)(void *), void *arg)
-{
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    int rc = pthread_create(t, NULL, fn, arg);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    ck_assert_int_eq(rc, 0);
-}
-
-/* Joins t, waiting at most ms; returns 0 when joined. */
-static int join_within(pthread_t t, long long ms)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += (time_t)(ms / 1000);
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    return pthread_timedjoin_np(t, NULL, &ts);
-}
 
 /* A netkit server, a client connected to it and the accepted end. */
 typedef struct pair {
@@ -87,10 +45,17 @@ static void pair_open(pair *p, const char *host)
     tu_assert_code(nk_tcp_server_open(&p->srv, host, 0, NULL), 0);
     p->port = nk_tcp_server_port(p->srv);
     ck_assert_int_gt(p->port, 0);
-    tu_assert_code(nk_tcp_connect(&p->cli, host, p->port, (int)SLACK(5000)), 0);
-    tu_assert_code(nk_tcp_server_accept(p->srv, &p->peer, &p->peer_addr, (int)SLACK(5000)), 0);
+    tu_assert_code(nk_tcp_connect(&p->cli, host, p->port, (int)TU_SLACK(5000)), 0);
+    tu_assert_code(nk_tcp_server_accept(p->srv, &p->peer, &p->peer_addr, (int)TU_SLACK(5000)), 0);
     ck_assert_ptr_nonnull(p->cli);
     ck_assert_ptr_nonnull(p->peer);
+}
+
+/* Closes the accepted end: the client sees end of stream (or a reset). */
+static void pair_close_peer(pair *p)
+{
+    nk_tcp_client_close(p->peer);
+    p->peer = NULL;
 }
 
 static void pair_close(pair *p)
@@ -99,23 +64,6 @@ static void pair_close(pair *p)
     nk_tcp_client_close(p->peer);
     nk_tcp_server_close(p->srv);
     memset(p, 0, sizeof *p);
-}
-
-/* A bound, non-listening TCP socket on 127.0.0.1: its port refuses connections
- * and no other program can take it while the socket lives. */
-static int refusing_port(int *fd_out)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    ck_assert_int_ge(fd, 0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    socklen_t len = sizeof a;
-    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    *fd_out = fd;
-    return ntohs(a.sin_port);
 }
 
 /* Fletcher-style checksum: position sensitive, independent of chunking. */
@@ -164,7 +112,7 @@ static void *feeder_main(void *arg)
     feeder *f = arg;
     f->rc = 0;
     for (int i = 0; i < 8 && f->parts[i] != NULL; i++) {
-        sleep_ms(f->delay_ms);
+        tu_sleep_ms(f->delay_ms);
         int rc = nk_tcp_client_sendall(f->c, f->parts[i], strlen(f->parts[i]), NULL);
         if (rc != 0) {
             f->rc = rc;
@@ -178,7 +126,7 @@ static void *feeder_main(void *arg)
 
 static void feeder_join(feeder *f)
 {
-    ck_assert_msg(join_within(f->th, SLACK(5000)) == 0, "feeder thread did not finish");
+    ck_assert_msg(tu_join_within(f->th, TU_SLACK(5000)) == 0, "feeder thread did not finish");
     tu_assert_code(f->rc, 0);
 }
 
@@ -199,7 +147,7 @@ static void *trickler_main(void *arg)
         if (nk_tcp_client_send(t->c, "x", 1) != 1)
             break;
         t->sent++;
-        sleep_ms(t->interval_ms);
+        tu_sleep_ms(t->interval_ms);
     }
     return NULL;
 }
@@ -207,7 +155,7 @@ static void *trickler_main(void *arg)
 static void trickler_stop(trickler *t)
 {
     atomic_store(&t->stop, 1);
-    ck_assert_msg(join_within(t->th, SLACK(3000)) == 0, "trickler thread did not stop");
+    ck_assert_msg(tu_join_within(t->th, TU_SLACK(3000)) == 0, "trickler thread did not stop");
 }
 
 /* Reads from a client in a thread, small chunks with tiny sleeps, checksumming. */
@@ -226,7 +174,7 @@ static void *slow_reader_main(void *arg)
     slow_reader *r = arg;
     static __thread unsigned char buf[4096];
     long reads = 0;
-    sleep_ms(r->start_delay_ms);
+    tu_sleep_ms(r->start_delay_ms);
     while (r->total < r->expect) {
         ssize_t n = nk_tcp_client_recv(r->c, buf, sizeof buf);
         r->last = n;
@@ -240,67 +188,6 @@ static void *slow_reader_main(void *arg)
         }
     }
     return NULL;
-}
-
-/* SIGALRM every millisecond, handler installed WITHOUT SA_RESTART so that a
- * blocking syscall in the test thread returns EINTR. */
-static volatile sig_atomic_t g_alarms;
-
-static void on_alarm(int sig)
-{
-    (void)sig;
-    g_alarms++;
-}
-
-typedef struct storm {
-    struct sigaction old_sa;
-} storm;
-
-static void storm_start(storm *s)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_alarm;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0; /* no SA_RESTART: EINTR reaches the library */
-    g_alarms = 0;
-    ck_assert_int_eq(sigaction(SIGALRM, &sa, &s->old_sa), 0);
-    /* every millisecond; under valgrind (CK_TIMEOUT_MULTIPLIER > 1) signal
-     * delivery is so slow that a 1 ms storm starves every other thread */
-    long us = (long)(1000 * tmult());
-    if (us > 100000)
-        us = 100000;
-    struct itimerval it = {{0, us}, {0, us}};
-    ck_assert_int_eq(setitimer(ITIMER_REAL, &it, NULL), 0);
-}
-
-/* Stops the storm and restores the previous SIGALRM action only once no
- * SIGALRM can still be pending: with CK_FORK=no the previous action is Check's
- * own timeout handler, which kills the process group. Under valgrind a signal
- * may be delivered well after the timer stopped, so let stragglers reach
- * on_alarm first, then block SIGALRM and discard whatever is still pending. */
-static void storm_stop(storm *s)
-{
-    struct itimerval off;
-    memset(&off, 0, sizeof off);
-    setitimer(ITIMER_REAL, &off, NULL);
-    sleep_ms(20);
-    sigset_t alrm, old_mask;
-    sigemptyset(&alrm);
-    sigaddset(&alrm, SIGALRM);
-    pthread_sigmask(SIG_BLOCK, &alrm, &old_mask);
-    const struct timespec zero = {0, 0};
-    for (int i = 0; i < 100 && sigtimedwait(&alrm, NULL, &zero) == SIGALRM; i++) {
-    }
-    sigaction(SIGALRM, &s->old_sa, NULL);
-    pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
-}
-
-static void assert_tuple(const nk_addr *a, const char *expected)
-{
-    char text[NK_ADDRSTRLEN];
-    ck_assert_int_gt(nk_addr_tuple(a, text, sizeof text), 0);
-    ck_assert_str_eq(text, expected);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -333,7 +220,7 @@ START_TEST(test_client_connect_roundtrip_sendall_recv_exact)
      * comes back in many small pieces that recv_exact must put together. */
     tu_echo *e = tu_echo_start(7);
     nk_tcp_client *c = NULL;
-    tu_assert_code(nk_tcp_connect(&c, "127.0.0.1", tu_echo_port(e), (int)SLACK(5000)), 0);
+    tu_assert_code(nk_tcp_connect(&c, "127.0.0.1", tu_echo_port(e), (int)TU_SLACK(5000)), 0);
 
     enum { LEN = 20000 };
     static unsigned char out[LEN], in[LEN];
@@ -351,9 +238,11 @@ END_TEST
 
 START_TEST(test_client_connect_refused_econnrefused_no_fd_leak)
 {
-    int fd;
-    int port = refusing_port(&fd);
-    const int timeouts[] = {(int)SLACK(2000), NK_BLOCK};
+    /* bound, not listening: its port refuses connections, and no other
+     * program can take it while the socket lives */
+    int port;
+    int fd = tu_loopback_socket(AF_INET, SOCK_STREAM, -1, &port);
+    const int timeouts[] = {(int)TU_SLACK(2000), NK_BLOCK};
 
     for (size_t i = 0; i < sizeof timeouts / sizeof timeouts[0]; i++) {
         int before = tu_count_fds();
@@ -373,7 +262,7 @@ START_TEST(test_client_connect_unknown_host_eai_noname)
 {
     int before = tu_count_fds();
     nk_tcp_client *c = NULL;
-    int rc = nk_tcp_connect(&c, "nosuchhost.invalid", 80, (int)SLACK(5000));
+    int rc = nk_tcp_connect(&c, "nosuchhost.invalid", 80, (int)TU_SLACK(5000));
     tu_assert_code(rc, NK_EAI(EAI_NONAME));
     ck_assert_str_eq(nk_strerror(rc), "[Errno -2] Name or service not known");
     ck_assert_int_eq(nk_error_kind(rc), NK_KIND_GAI);
@@ -430,8 +319,7 @@ END_TEST
 START_TEST(test_client_connect_hostname_too_long_ehostlen)
 {
     char host[2048];
-    memset(host, 'a', sizeof host - 1);
-    host[sizeof host - 1] = '\0';
+    tu_long_host(host, sizeof host, sizeof host - 1, 'a');
     nk_tcp_client *c = NULL;
     tu_assert_code(nk_tcp_connect(&c, host, 80, 1000), NK_EHOSTLEN);
     ck_assert_ptr_null(c);
@@ -457,14 +345,9 @@ START_TEST(test_client_connect_timeout_etimeout_no_fd_leak)
 {
     /* A plain listener with a full accept queue: the kernel drops further SYNs,
      * so a connect to it can only end by its timeout. */
-    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    ck_assert_int_ge(lfd, 0);
+    int port;
+    int lfd = tu_loopback_socket(AF_INET, SOCK_STREAM, 0, &port);
     struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ck_assert_int_eq(bind(lfd, (struct sockaddr *)&a, sizeof a), 0);
-    ck_assert_int_eq(listen(lfd, 0), 0);
     socklen_t alen = sizeof a;
     ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&a, &alen), 0);
     int fillers[4];
@@ -473,17 +356,17 @@ START_TEST(test_client_connect_timeout_etimeout_no_fd_leak)
         ck_assert_int_ge(fillers[i], 0);
         (void)connect(fillers[i], (struct sockaddr *)&a, sizeof a);
     }
-    sleep_ms(50);
+    tu_sleep_ms(50);
 
     int before = tu_count_fds();
     nk_tcp_client *c = NULL;
     long long t0 = tu_now_ms();
-    int rc = nk_tcp_connect(&c, "127.0.0.1", ntohs(a.sin_port), 200);
+    int rc = nk_tcp_connect(&c, "127.0.0.1", port, 200);
     long long el = tu_now_ms() - t0;
     tu_assert_code(rc, NK_ETIMEOUT);
     ck_assert_str_eq(nk_strerror(rc), "timed out");
     ck_assert_int_ge(el, 190);
-    ck_assert_int_le(el, 200 + SLACK(1000));
+    ck_assert_int_le(el, 200 + TU_SLACK(1000));
     ck_assert_int_eq(tu_count_fds(), before);
 
     for (int i = 0; i < 4; i++)
@@ -499,13 +382,13 @@ START_TEST(test_client_connect_addr_roundtrip)
     nk_addr a;
     tu_assert_code(nk_addr_set(&a, "127.0.0.1", nk_tcp_server_port(s)), 0);
     nk_tcp_client *c = NULL, *peer = NULL;
-    tu_assert_code(nk_tcp_connect_addr(&c, &a, (int)SLACK(5000)), 0);
-    tu_assert_code(nk_tcp_server_accept(s, &peer, NULL, (int)SLACK(5000)), 0);
+    tu_assert_code(nk_tcp_connect_addr(&c, &a, (int)TU_SLACK(5000)), 0);
+    tu_assert_code(nk_tcp_server_accept(s, &peer, NULL, (int)TU_SLACK(5000)), 0);
 
     nk_addr got;
     tu_assert_code(nk_tcp_client_peername(c, &got), 0);
     ck_assert_int_eq(nk_addr_equal(&got, &a), 1);
-    ck_assert_int_eq(nk_tcp_client_gettimeout(c), (int)SLACK(5000));
+    ck_assert_int_eq(nk_tcp_client_gettimeout(c), (int)TU_SLACK(5000));
 
     ck_assert_int_eq(nk_tcp_client_send(c, "ping", 4), 4);
     char buf[8];
@@ -525,12 +408,12 @@ START_TEST(test_client_connect_localhost_tries_addresses)
     nk_tcp_server *s = NULL;
     tu_assert_code(nk_tcp_server_open(&s, "127.0.0.1", 0, NULL), 0);
     nk_tcp_client *c = NULL;
-    tu_assert_code(nk_tcp_connect(&c, "localhost", nk_tcp_server_port(s), (int)SLACK(5000)), 0);
+    tu_assert_code(nk_tcp_connect(&c, "localhost", nk_tcp_server_port(s), (int)TU_SLACK(5000)), 0);
     nk_addr a;
     tu_assert_code(nk_tcp_client_peername(c, &a), 0);
     char text[NK_ADDRSTRLEN];
     snprintf(text, sizeof text, "('127.0.0.1', %d)", nk_tcp_server_port(s));
-    assert_tuple(&a, text);
+    tu_assert_tuple(&a, text);
     nk_tcp_client_close(c);
     nk_tcp_server_close(s);
 }
@@ -608,8 +491,7 @@ START_TEST(test_client_recv_eof_returns_zero)
 {
     pair p;
     pair_open(&p, "127.0.0.1");
-    nk_tcp_client_close(p.peer);
-    p.peer = NULL;
+    pair_close_peer(&p);
     char buf[16];
     ck_assert_int_eq(nk_tcp_client_recv(p.cli, buf, sizeof buf), 0);
     ck_assert_int_eq(nk_tcp_client_recv(p.cli, buf, sizeof buf), 0);
@@ -622,7 +504,7 @@ START_TEST(test_client_recv_exact_returns_len_across_segments)
     pair p;
     pair_open(&p, "127.0.0.1");
     feeder f = {.c = p.peer, .parts = {"0123456789", "abcdefghij", "KLMNOPQRST"}, .delay_ms = 30};
-    spawn(&f.th, feeder_main, &f);
+    tu_spawn(&f.th, feeder_main, &f);
     char buf[31];
     ck_assert_int_eq(nk_tcp_client_recv_exact(p.cli, buf, 30), 30);
     ck_assert_mem_eq(buf, "0123456789abcdefghijKLMNOPQRST", 30);
@@ -636,8 +518,7 @@ START_TEST(test_client_recv_exact_short_when_peer_closes)
     pair p;
     pair_open(&p, "127.0.0.1");
     ck_assert_int_eq(nk_tcp_client_sendall(p.peer, "0123456789", 10, NULL), 0);
-    nk_tcp_client_close(p.peer);
-    p.peer = NULL;
+    pair_close_peer(&p);
     char buf[100];
     ck_assert_int_eq(nk_tcp_client_recv_exact(p.cli, buf, 100), 10);
     ck_assert_mem_eq(buf, "0123456789", 10);
@@ -646,24 +527,32 @@ START_TEST(test_client_recv_exact_short_when_peer_closes)
 }
 END_TEST
 
-START_TEST(test_client_recv_exact_timeout_bounds_whole_call)
+/* recv_exact of 1000 bytes, or recv_line (cap 4096) when line, with a 200 ms
+ * timeout while the peer sends one byte every 20 ms and no newline: that keeps
+ * every single wait short, so only a deadline for the whole call ends it after
+ * about 200 ms. */
+static void trickled_read_times_out(int line)
 {
     pair p;
     pair_open(&p, "127.0.0.1");
     trickler t = {.c = p.peer, .interval_ms = 20, .max_bytes = 150};
-    spawn(&t.th, trickler_main, &t);
+    tu_spawn(&t.th, trickler_main, &t);
     tu_assert_code(nk_tcp_client_settimeout(p.cli, 200), 0);
-    char buf[1000];
+    char buf[4096];
     long long t0 = tu_now_ms();
-    ssize_t rc = nk_tcp_client_recv_exact(p.cli, buf, sizeof buf);
+    ssize_t rc = line ? nk_tcp_client_recv_line(p.cli, buf, sizeof buf)
+                      : nk_tcp_client_recv_exact(p.cli, buf, 1000);
     long long el = tu_now_ms() - t0;
     trickler_stop(&t);
-    /* one byte every 20 ms keeps every single wait short: only a deadline for
-     * the whole call ends it after about 200 ms */
     tu_assert_code(rc, NK_ETIMEOUT);
     ck_assert_int_ge(el, 190);
-    ck_assert_int_le(el, 200 + SLACK(800));
+    ck_assert_int_le(el, 200 + TU_SLACK(800));
     pair_close(&p);
+}
+
+START_TEST(test_client_recv_exact_timeout_bounds_whole_call)
+{
+    trickled_read_times_out(0);
 }
 END_TEST
 
@@ -699,18 +588,26 @@ START_TEST(test_client_shutdown_bad_how_einval)
 }
 END_TEST
 
-/* Sends (bounded) until an error; the peer is gone. SIGPIPE is at its default,
- * so a SIGPIPE would kill this process and fail the test. */
-static ssize_t send_until_error(nk_tcp_client *c)
+/* Sends (bounded) until an error, the peer being gone: EPIPE or ECONNRESET,
+ * and so are 5 more sends after it. SIGPIPE is at its default, so a SIGPIPE
+ * would kill this process and fail the test. */
+static void sends_fail_without_sigpipe(nk_tcp_client *c)
 {
     ssize_t rc = 0;
     for (int i = 0; i < 200; i++) {
         rc = nk_tcp_client_send(c, "xxxxxxxx", 8);
         if (rc < 0)
             break;
-        sleep_ms(5);
+        tu_sleep_ms(5);
     }
-    return rc;
+    ck_assert_msg(rc == -EPIPE || rc == -ECONNRESET, "expected EPIPE or ECONNRESET, got %s (%ld)",
+                  nk_error_name((int)rc), (long)rc);
+    /* later sends keep failing the same way (EPIPE is where SIGPIPE would come) */
+    for (int i = 0; i < 5; i++) {
+        rc = nk_tcp_client_send(c, "y", 1);
+        ck_assert_msg(rc == -EPIPE || rc == -ECONNRESET, "send %d: got %s (%ld)", i,
+                      nk_error_name((int)rc), (long)rc);
+    }
 }
 
 START_TEST(test_client_send_closed_peer_epipe_no_sigpipe)
@@ -720,17 +617,8 @@ START_TEST(test_client_send_closed_peer_epipe_no_sigpipe)
     ck_assert_msg(sa.sa_handler == SIG_DFL, "SIGPIPE must be at its default for this test");
     pair p;
     pair_open(&p, "127.0.0.1");
-    nk_tcp_client_close(p.peer);
-    p.peer = NULL;
-    ssize_t rc = send_until_error(p.cli);
-    ck_assert_msg(rc == -EPIPE || rc == -ECONNRESET, "expected EPIPE or ECONNRESET, got %s (%ld)",
-                  nk_error_name((int)rc), (long)rc);
-    /* later sends keep failing the same way (EPIPE is where SIGPIPE would come) */
-    for (int i = 0; i < 5; i++) {
-        rc = nk_tcp_client_send(p.cli, "y", 1);
-        ck_assert_msg(rc == -EPIPE || rc == -ECONNRESET, "send %d: got %s (%ld)", i,
-                      nk_error_name((int)rc), (long)rc);
-    }
+    pair_close_peer(&p);
+    sends_fail_without_sigpipe(p.cli);
     tu_assert_code(nk_tcp_client_send(p.cli, "y", 1), -EPIPE);
     ck_assert_str_eq(nk_strerror(-EPIPE), "[Errno 32] Broken pipe");
     pair_close(&p);
@@ -745,16 +633,8 @@ START_TEST(test_client_send_reset_peer_econnreset_no_sigpipe)
     ck_assert_int_ge(pfd, 0);
     struct linger lg = {1, 0};
     ck_assert_int_eq(setsockopt(pfd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
-    nk_tcp_client_close(p.peer); /* sends RST */
-    p.peer = NULL;
-    ssize_t rc = send_until_error(p.cli);
-    ck_assert_msg(rc == -EPIPE || rc == -ECONNRESET, "expected EPIPE or ECONNRESET, got %s (%ld)",
-                  nk_error_name((int)rc), (long)rc);
-    for (int i = 0; i < 5; i++) {
-        rc = nk_tcp_client_send(p.cli, "y", 1);
-        ck_assert_msg(rc == -EPIPE || rc == -ECONNRESET, "send %d: got %s (%ld)", i,
-                      nk_error_name((int)rc), (long)rc);
-    }
+    pair_close_peer(&p); /* sends RST */
+    sends_fail_without_sigpipe(p.cli);
     pair_close(&p);
 }
 END_TEST
@@ -763,8 +643,7 @@ START_TEST(test_client_sendall_closed_peer_epipe_no_sigpipe)
 {
     pair p;
     pair_open(&p, "127.0.0.1");
-    nk_tcp_client_close(p.peer);
-    p.peer = NULL;
+    pair_close_peer(&p);
     size_t len = (size_t)16 << 20;
     unsigned char *big = calloc(1, len);
     ck_assert_ptr_nonnull(big);
@@ -774,7 +653,7 @@ START_TEST(test_client_sendall_closed_peer_epipe_no_sigpipe)
     for (int i = 0; i < 20 && rc == 0; i++) {
         rc = nk_tcp_client_sendall(p.cli, big, len, &sent);
         if (rc == 0)
-            sleep_ms(10);
+            tu_sleep_ms(10);
     }
     free(big);
     ck_assert_msg(rc == -EPIPE || rc == -ECONNRESET, "expected EPIPE or ECONNRESET, got %s (%d)",
@@ -795,14 +674,14 @@ START_TEST(test_client_sendall_64mib_slow_reader)
 
     pair p;
     pair_open(&p, "127.0.0.1");
-    tu_assert_code(nk_tcp_client_settimeout(p.peer, (int)SLACK(30000)), 0);
-    tu_assert_code(nk_tcp_client_settimeout(p.cli, (int)SLACK(30000)), 0);
+    tu_assert_code(nk_tcp_client_settimeout(p.peer, (int)TU_SLACK(30000)), 0);
+    tu_assert_code(nk_tcp_client_settimeout(p.cli, (int)TU_SLACK(30000)), 0);
     slow_reader r = {.c = p.peer, .expect = len};
-    spawn(&r.th, slow_reader_main, &r);
+    tu_spawn(&r.th, slow_reader_main, &r);
 
     size_t sent = 0;
     int rc = nk_tcp_client_sendall(p.cli, big, len, &sent);
-    int joined = join_within(r.th, SLACK(40000));
+    int joined = tu_join_within(r.th, TU_SLACK(40000));
     free(big);
     tu_assert_code(rc, 0);
     ck_assert_uint_eq(sent, len);
@@ -832,10 +711,10 @@ START_TEST(test_client_sendall_timeout_reports_partial_count)
     ck_assert_uint_gt(sent, 0);
     ck_assert_uint_lt(sent, len);
     ck_assert_int_ge(el, 190);
-    ck_assert_int_le(el, 200 + SLACK(1000));
+    ck_assert_int_le(el, 200 + TU_SLACK(1000));
 
     /* *sent is exact: the peer receives that many bytes and no more */
-    tu_assert_code(nk_tcp_client_settimeout(p.peer, (int)SLACK(2000)), 0);
+    tu_assert_code(nk_tcp_client_settimeout(p.peer, (int)TU_SLACK(2000)), 0);
     static unsigned char buf[65536];
     size_t got = 0;
     while (got < sent) {
@@ -868,7 +747,7 @@ START_TEST(test_client_recv_timeout_etimeout)
     ck_assert_str_eq(nk_strerror((int)rc), "timed out");
     ck_assert_int_eq(nk_error_kind((int)rc), NK_KIND_TIMEOUT);
     ck_assert_int_ge(el, 90);
-    ck_assert_int_le(el, 100 + SLACK(900));
+    ck_assert_int_le(el, 100 + TU_SLACK(900));
     /* the connection survives a timeout */
     ck_assert_int_eq(nk_tcp_client_send(p.peer, "late", 4), 4);
     ck_assert_int_eq(nk_tcp_client_recv_exact(p.cli, buf, 4), 4);
@@ -904,7 +783,7 @@ START_TEST(test_client_recv_nonblocking_eagain)
     tu_assert_code(rc, -EAGAIN);
     ck_assert_str_eq(nk_strerror((int)rc), "[Errno 11] Resource temporarily unavailable");
     ck_assert_int_eq(nk_error_kind((int)rc), NK_KIND_SOCKET);
-    ck_assert_int_le(el, SLACK(50));
+    ck_assert_int_le(el, TU_SLACK(50));
     tu_assert_code(nk_tcp_client_recv_exact(p.cli, buf, 4), -EAGAIN);
     /* with data present it returns it at once */
     ck_assert_int_eq(nk_tcp_client_send(p.peer, "now", 3), 3);
@@ -912,7 +791,7 @@ START_TEST(test_client_recv_nonblocking_eagain)
     for (int i = 0; i < 100 && rc == -EAGAIN; i++) {
         rc = nk_tcp_client_recv(p.cli, buf, sizeof buf);
         if (rc == -EAGAIN)
-            sleep_ms(5);
+            tu_sleep_ms(5);
     }
     ck_assert_int_eq(rc, 3);
     ck_assert_mem_eq(buf, "now", 3);
@@ -953,7 +832,7 @@ START_TEST(test_client_recv_line_several_lines_one_segment_keeps_rest)
     pair_open(&p, "127.0.0.1");
     const char *msg = "one\ntwo\nthree\nrest";
     ck_assert_int_eq(nk_tcp_client_sendall(p.peer, msg, strlen(msg), NULL), 0);
-    sleep_ms(20);
+    tu_sleep_ms(20);
     char line[64];
     ck_assert_int_eq(nk_tcp_client_recv_line(p.cli, line, sizeof line), 4);
     ck_assert_str_eq(line, "one\n");
@@ -971,8 +850,7 @@ START_TEST(test_client_recv_line_several_lines_one_segment_keeps_rest)
     }
     ck_assert_uint_eq(got, 4);
     ck_assert_mem_eq(buf, "rest", 4);
-    nk_tcp_client_close(p.peer);
-    p.peer = NULL;
+    pair_close_peer(&p);
     ck_assert_int_eq(nk_tcp_client_recv(p.cli, buf, sizeof buf), 0);
     pair_close(&p);
 }
@@ -984,7 +862,7 @@ START_TEST(test_client_recv_line_then_recv_exact_uses_buffer)
     pair_open(&p, "127.0.0.1");
     const char *msg = "LEN 8\nABCDEFGHtail\n";
     ck_assert_int_eq(nk_tcp_client_sendall(p.peer, msg, strlen(msg), NULL), 0);
-    sleep_ms(20);
+    tu_sleep_ms(20);
     char line[64];
     ck_assert_int_eq(nk_tcp_client_recv_line(p.cli, line, sizeof line), 6);
     ck_assert_str_eq(line, "LEN 8\n");
@@ -1003,7 +881,7 @@ START_TEST(test_client_recv_line_split_across_segments)
     pair_open(&p, "127.0.0.1");
     tu_assert_code(nk_tcp_client_set_nodelay(p.peer, 1), 0);
     feeder f = {.c = p.peer, .parts = {"hel", "lo wo", "rld", "\nsec", "ond\n"}, .delay_ms = 20};
-    spawn(&f.th, feeder_main, &f);
+    tu_spawn(&f.th, feeder_main, &f);
     char line[64];
     ck_assert_int_eq(nk_tcp_client_recv_line(p.cli, line, sizeof line), 12);
     ck_assert_str_eq(line, "hello world\n");
@@ -1019,8 +897,7 @@ START_TEST(test_client_recv_line_last_line_without_newline_at_eof)
     pair p;
     pair_open(&p, "127.0.0.1");
     ck_assert_int_eq(nk_tcp_client_sendall(p.peer, "a\nlast", 6, NULL), 0);
-    nk_tcp_client_close(p.peer);
-    p.peer = NULL;
+    pair_close_peer(&p);
     char line[64];
     ck_assert_int_eq(nk_tcp_client_recv_line(p.cli, line, sizeof line), 2);
     ck_assert_str_eq(line, "a\n");
@@ -1035,8 +912,7 @@ START_TEST(test_client_recv_line_eof_returns_zero)
 {
     pair p;
     pair_open(&p, "127.0.0.1");
-    nk_tcp_client_close(p.peer);
-    p.peer = NULL;
+    pair_close_peer(&p);
     char line[16];
     memset(line, 'z', sizeof line);
     ck_assert_int_eq(nk_tcp_client_recv_line(p.cli, line, sizeof line), 0);
@@ -1096,27 +972,14 @@ START_TEST(test_client_recv_line_timeout_etimeout)
     long long el = tu_now_ms() - t0;
     tu_assert_code(rc, NK_ETIMEOUT);
     ck_assert_int_ge(el, 90);
-    ck_assert_int_le(el, 100 + SLACK(900));
+    ck_assert_int_le(el, 100 + TU_SLACK(900));
     pair_close(&p);
 }
 END_TEST
 
 START_TEST(test_client_recv_line_timeout_bounds_whole_call)
 {
-    pair p;
-    pair_open(&p, "127.0.0.1");
-    trickler t = {.c = p.peer, .interval_ms = 20, .max_bytes = 150};
-    spawn(&t.th, trickler_main, &t);
-    tu_assert_code(nk_tcp_client_settimeout(p.cli, 200), 0);
-    char line[4096];
-    long long t0 = tu_now_ms();
-    ssize_t rc = nk_tcp_client_recv_line(p.cli, line, sizeof line);
-    long long el = tu_now_ms() - t0;
-    trickler_stop(&t);
-    tu_assert_code(rc, NK_ETIMEOUT);
-    ck_assert_int_ge(el, 190);
-    ck_assert_int_le(el, 200 + SLACK(800));
-    pair_close(&p);
+    trickled_read_times_out(1);
 }
 END_TEST
 
@@ -1203,15 +1066,15 @@ START_TEST(test_client_peername_sockname_match_ends)
 
     char text[NK_ADDRSTRLEN];
     snprintf(text, sizeof text, "('127.0.0.1', %d)", p.port);
-    assert_tuple(&cpeer, text);
-    assert_tuple(&pself, text);
+    tu_assert_tuple(&cpeer, text);
+    tu_assert_tuple(&pself, text);
     ck_assert_int_eq(nk_addr_family(&cself), AF_INET);
     int cport = nk_addr_port(&cself);
     ck_assert_int_gt(cport, 0);
     ck_assert_int_ne(cport, p.port);
     snprintf(text, sizeof text, "('127.0.0.1', %d)", cport);
-    assert_tuple(&cself, text);
-    assert_tuple(&ppeer, text);
+    tu_assert_tuple(&cself, text);
+    tu_assert_tuple(&ppeer, text);
     ck_assert_int_eq(nk_addr_equal(&cself, &ppeer), 1);
     ck_assert_int_eq(nk_addr_equal(&cpeer, &pself), 1);
     ck_assert_int_eq(nk_addr_equal(&p.peer_addr, &cself), 1);
@@ -1246,20 +1109,20 @@ static void storm_recv_gets_data(int timeout_ms)
     pair_open(&p, "127.0.0.1");
     tu_assert_code(nk_tcp_client_settimeout(p.cli, timeout_ms), 0);
     feeder f = {.c = p.peer, .parts = {"data"}, .delay_ms = 300};
-    storm st;
-    storm_start(&st);
-    spawn(&f.th, feeder_main, &f);
+    tu_storm st;
+    tu_storm_start(&st, 1000);
+    tu_spawn(&f.th, feeder_main, &f);
     char buf[16];
     long long t0 = tu_now_ms();
     ssize_t rc = nk_tcp_client_recv(p.cli, buf, sizeof buf);
     long long el = tu_now_ms() - t0;
-    storm_stop(&st);
+    tu_storm_stop(&st);
     feeder_join(&f);
     ck_assert_msg(rc == 4, "recv under a signal storm returned %s (%ld) after %lld ms",
                   nk_error_name((int)rc), (long)rc, el);
     ck_assert_mem_eq(buf, "data", 4);
     ck_assert_int_ge(el, 250);
-    ck_assert_msg(g_alarms > 10, "only %d SIGALRMs arrived", (int)g_alarms);
+    ck_assert_msg(tu_storm_alarms() > 10, "only %d SIGALRMs arrived", tu_storm_alarms());
     pair_close(&p);
 }
 
@@ -1280,17 +1143,17 @@ START_TEST(test_client_recv_timeout_signal_storm_keeps_deadline)
     pair p;
     pair_open(&p, "127.0.0.1");
     tu_assert_code(nk_tcp_client_settimeout(p.cli, 300), 0);
-    storm st;
-    storm_start(&st);
+    tu_storm st;
+    tu_storm_start(&st, 1000);
     char buf[16];
     long long t0 = tu_now_ms();
     ssize_t rc = nk_tcp_client_recv(p.cli, buf, sizeof buf);
     long long el = tu_now_ms() - t0;
-    storm_stop(&st);
+    tu_storm_stop(&st);
     tu_assert_code(rc, NK_ETIMEOUT);
     ck_assert_int_ge(el, 290);
-    ck_assert_int_le(el, 300 + SLACK(700));
-    ck_assert_msg(g_alarms > 10, "only %d SIGALRMs arrived", (int)g_alarms);
+    ck_assert_int_le(el, 300 + TU_SLACK(700));
+    ck_assert_msg(tu_storm_alarms() > 10, "only %d SIGALRMs arrived", tu_storm_alarms());
     pair_close(&p);
 }
 END_TEST
@@ -1301,7 +1164,7 @@ START_TEST(test_client_sendall_blocking_signal_storm_completes)
      * Under valgrind each send costs time proportional to its length before
      * the syscall starts, so a signal would always land first and no send
      * could ever start: use less data there. */
-    const size_t len = tmult() > 1 ? (size_t)1 << 20 : (size_t)8 << 20;
+    const size_t len = tu_tmult() > 1 ? (size_t)1 << 20 : (size_t)8 << 20;
     unsigned char *big = malloc(len);
     ck_assert_ptr_nonnull(big);
     fill_pattern(big, len, 7);
@@ -1310,21 +1173,21 @@ START_TEST(test_client_sendall_blocking_signal_storm_completes)
     pair p;
     pair_open(&p, "127.0.0.1");
     tu_assert_code(nk_tcp_client_settimeout(p.cli, NK_BLOCK), 0);
-    tu_assert_code(nk_tcp_client_settimeout(p.peer, (int)SLACK(10000)), 0);
+    tu_assert_code(nk_tcp_client_settimeout(p.peer, (int)TU_SLACK(10000)), 0);
     int small = 65536;
     ck_assert_int_eq(setsockopt(nk_tcp_client_fd(p.cli), SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
     ck_assert_int_eq(setsockopt(nk_tcp_client_fd(p.peer), SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
     slow_reader r = {.c = p.peer, .expect = len, .start_delay_ms = 200};
-    storm st;
-    storm_start(&st);
-    spawn(&r.th, slow_reader_main, &r);
+    tu_storm st;
+    tu_storm_start(&st, 1000);
+    tu_spawn(&r.th, slow_reader_main, &r);
     size_t sent = 0;
     int rc = nk_tcp_client_sendall(p.cli, big, len, &sent);
-    storm_stop(&st);
-    int joined = join_within(r.th, SLACK(20000));
+    tu_storm_stop(&st);
+    int joined = tu_join_within(r.th, TU_SLACK(20000));
     free(big);
     tu_assert_code(rc, 0);
-    ck_assert_msg(g_alarms > 10, "only %d SIGALRMs arrived", (int)g_alarms);
+    ck_assert_msg(tu_storm_alarms() > 10, "only %d SIGALRMs arrived", tu_storm_alarms());
     ck_assert_uint_eq(sent, len);
     ck_assert_int_eq(joined, 0);
     ck_assert_uint_eq(r.total, len);
@@ -1339,10 +1202,8 @@ END_TEST
 
 START_TEST(test_client_connect_ipv6_roundtrip_peername_tuple)
 {
-    if (!tu_have_ipv6()) {
-        printf("%s: skipped, no IPv6 loopback (cannot bind ::1)\n", __func__);
+    if (tu_skip_without_ipv6(__func__))
         return;
-    }
     pair p;
     pair_open(&p, "::1");
     ck_assert_int_eq(nk_tcp_client_sendall(p.cli, "six", 3, NULL), 0);
@@ -1358,7 +1219,7 @@ START_TEST(test_client_connect_ipv6_roundtrip_peername_tuple)
     ck_assert_int_eq(nk_addr_family(&a), AF_INET6);
     char text[NK_ADDRSTRLEN];
     snprintf(text, sizeof text, "('::1', %d, 0, 0)", p.port);
-    assert_tuple(&a, text);
+    tu_assert_tuple(&a, text);
     nk_addr self;
     tu_assert_code(nk_tcp_client_sockname(p.cli, &self), 0);
     ck_assert_int_eq(nk_addr_equal(&self, &p.peer_addr), 1);

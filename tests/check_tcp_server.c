@@ -13,97 +13,25 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "tests.h"
 
 /* ------------------------------------------------------------------------ */
-/* helpers (static; candidates for tests/testutil.c)                        */
+/* helpers                                                                  */
 /* ------------------------------------------------------------------------ */
-
-static long long tmult(void)
-{
-    const char *e = getenv("CK_TIMEOUT_MULTIPLIER");
-    long long m = e != NULL ? atoll(e) : 1;
-    return m < 1 ? 1 : m;
-}
-#define SLACK(ms) ((long long)(ms) * tmult())
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {
-    }
-}
-
-static void spawn(pthread_t *t, void *(*fn)(void *), void *arg)
-{
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    int rc = pthread_create(t, NULL, fn, arg);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    ck_assert_int_eq(rc, 0);
-}
-
-static int join_within(pthread_t t, long long ms)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += (time_t)(ms / 1000);
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    return pthread_timedjoin_np(t, NULL, &ts);
-}
-
-static void assert_tuple(const nk_addr *a, const char *expected)
-{
-    char text[NK_ADDRSTRLEN];
-    ck_assert_int_gt(nk_addr_tuple(a, text, sizeof text), 0);
-    ck_assert_str_eq(text, expected);
-}
-
-static void assert_host(const nk_addr *a, const char *expected)
-{
-    char text[NK_ADDRSTRLEN];
-    ck_assert_int_gt(nk_addr_host(a, text, sizeof text), 0);
-    ck_assert_str_eq(text, expected);
-}
-
-/* A plain (non-netkit) listening socket on 127.0.0.1 port 0. */
-static int plain_listener(int *port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    ck_assert_int_ge(fd, 0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    ck_assert_int_eq(listen(fd, 8), 0);
-    socklen_t len = sizeof a;
-    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    *port = ntohs(a.sin_port);
-    return fd;
-}
 
 /* Connects a client to host:port, accepts it on s; checks the pair's addresses. */
 static void connect_accept(nk_tcp_server *s, const char *host, nk_tcp_client **c,
                            nk_tcp_client **a, nk_addr *peer)
 {
-    tu_assert_code(nk_tcp_connect(c, host, nk_tcp_server_port(s), (int)SLACK(5000)), 0);
-    tu_assert_code(nk_tcp_server_accept(s, a, peer, (int)SLACK(5000)), 0);
+    tu_assert_code(nk_tcp_connect(c, host, nk_tcp_server_port(s), (int)TU_SLACK(5000)), 0);
+    tu_assert_code(nk_tcp_server_accept(s, a, peer, (int)TU_SLACK(5000)), 0);
     ck_assert_ptr_nonnull(*c);
     ck_assert_ptr_nonnull(*a);
 }
@@ -117,6 +45,17 @@ static void roundtrip(nk_tcp_client *c, nk_tcp_client *a)
     ck_assert_int_eq(nk_tcp_client_sendall(a, "pong", 4, NULL), 0);
     ck_assert_int_eq(nk_tcp_client_recv_exact(c, buf, 4), 4);
     ck_assert_mem_eq(buf, "pong", 4);
+}
+
+/* Proves that s serves: a client from host connects, is accepted, does a
+ * roundtrip; then both ends close. */
+static void serves_one_client(nk_tcp_server *s, const char *host)
+{
+    nk_tcp_client *c = NULL, *a = NULL;
+    connect_accept(s, host, &c, &a, NULL);
+    roundtrip(c, a);
+    nk_tcp_client_close(c);
+    nk_tcp_client_close(a);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -135,7 +74,7 @@ START_TEST(test_server_open_port0_reports_port_and_sockname)
     tu_assert_code(nk_tcp_server_sockname(s, &a), 0);
     char text[NK_ADDRSTRLEN];
     snprintf(text, sizeof text, "('127.0.0.1', %d)", port);
-    assert_tuple(&a, text);
+    tu_assert_tuple(&a, text);
 
     /* the port matches what the kernel says about the fd */
     struct sockaddr_in k;
@@ -144,11 +83,7 @@ START_TEST(test_server_open_port0_reports_port_and_sockname)
     ck_assert_int_eq(ntohs(k.sin_port), port);
 
     /* and it really listens */
-    nk_tcp_client *c = NULL, *acc = NULL;
-    connect_accept(s, "127.0.0.1", &c, &acc, NULL);
-    roundtrip(c, acc);
-    nk_tcp_client_close(c);
-    nk_tcp_client_close(acc);
+    serves_one_client(s, "127.0.0.1");
     nk_tcp_server_close(s);
 }
 END_TEST
@@ -197,11 +132,7 @@ START_TEST(test_server_open_zero_opts_are_defaults)
     nk_tcp_server_opts o;
     memset(&o, 0, sizeof o);
     tu_assert_code(nk_tcp_server_open(&s, "127.0.0.1", 0, &o), 0);
-    nk_tcp_client *c = NULL, *a = NULL;
-    connect_accept(s, "127.0.0.1", &c, &a, NULL);
-    roundtrip(c, a);
-    nk_tcp_client_close(c);
-    nk_tcp_client_close(a);
+    serves_one_client(s, "127.0.0.1");
     nk_tcp_server_close(s);
 }
 END_TEST
@@ -222,8 +153,7 @@ END_TEST
 START_TEST(test_server_open_host_too_long_ehostlen)
 {
     char host[2048];
-    memset(host, 'b', sizeof host - 1);
-    host[sizeof host - 1] = '\0';
+    tu_long_host(host, sizeof host, sizeof host - 1, 'b');
     nk_tcp_server *s = NULL;
     tu_assert_code(nk_tcp_server_open(&s, host, 0, NULL), NK_EHOSTLEN);
     ck_assert_ptr_null(s);
@@ -249,7 +179,7 @@ END_TEST
 START_TEST(test_server_open_port_in_use_by_plain_socket_eaddrinuse)
 {
     int port;
-    int lfd = plain_listener(&port);
+    int lfd = tu_loopback_socket(AF_INET, SOCK_STREAM, 8, &port); /* not netkit's */
     int before = tu_count_fds();
     nk_tcp_server *s = NULL;
     int rc = nk_tcp_server_open(&s, "127.0.0.1", port, NULL);
@@ -289,7 +219,7 @@ START_TEST(test_server_open_rebind_port_in_time_wait)
     nk_tcp_client_close(c);
     nk_tcp_server_close(s);
     s = NULL;
-    sleep_ms(20);
+    tu_sleep_ms(20);
 
     /* prove the port is in TIME_WAIT: a plain bind without SO_REUSEADDR fails */
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -308,10 +238,7 @@ START_TEST(test_server_open_rebind_port_in_time_wait)
     /* SO_REUSEADDR lets netkit bind it anyway */
     tu_assert_code(nk_tcp_server_open(&s, "127.0.0.1", port, NULL), 0);
     ck_assert_int_eq(nk_tcp_server_port(s), port);
-    connect_accept(s, "127.0.0.1", &c, &a, NULL);
-    roundtrip(c, a);
-    nk_tcp_client_close(c);
-    nk_tcp_client_close(a);
+    serves_one_client(s, "127.0.0.1");
     nk_tcp_server_close(s);
 }
 END_TEST
@@ -330,7 +257,7 @@ static void dual_stack_check(const char *host)
     nk_addr self;
     tu_assert_code(nk_tcp_server_sockname(s, &self), 0);
     ck_assert_int_eq(nk_addr_family(&self), AF_INET6);
-    assert_host(&self, "::");
+    tu_assert_host(&self, "::");
 
     char text[NK_ADDRSTRLEN];
     nk_tcp_client *c4 = NULL, *a4 = NULL, *c6 = NULL, *a6 = NULL;
@@ -339,19 +266,19 @@ static void dual_stack_check(const char *host)
     connect_accept(s, "127.0.0.1", &c4, &a4, &p4);
     tu_assert_code(nk_tcp_client_sockname(c4, &cs), 0);
     snprintf(text, sizeof text, "('127.0.0.1', %d)", nk_addr_port(&cs));
-    assert_tuple(&p4, text); /* plain IPv4, not ::ffff:127.0.0.1 */
+    tu_assert_tuple(&p4, text); /* plain IPv4, not ::ffff:127.0.0.1 */
     ck_assert_int_eq(nk_addr_family(&p4), AF_INET);
     ck_assert_int_eq(nk_addr_equal(&p4, &cs), 1);
     nk_addr a4self;
     tu_assert_code(nk_tcp_client_sockname(a4, &a4self), 0);
     snprintf(text, sizeof text, "('127.0.0.1', %d)", port);
-    assert_tuple(&a4self, text);
+    tu_assert_tuple(&a4self, text);
     roundtrip(c4, a4);
 
     connect_accept(s, "::1", &c6, &a6, &p6);
     tu_assert_code(nk_tcp_client_sockname(c6, &cs), 0);
     snprintf(text, sizeof text, "('::1', %d, 0, 0)", nk_addr_port(&cs));
-    assert_tuple(&p6, text);
+    tu_assert_tuple(&p6, text);
     ck_assert_int_eq(nk_addr_equal(&p6, &cs), 1);
     roundtrip(c6, a6);
 
@@ -376,26 +303,21 @@ END_TEST
 
 START_TEST(test_server_open_v6only_refuses_ipv4)
 {
-    if (!tu_have_ipv6()) {
-        printf("%s: skipped, no IPv6 loopback (cannot bind ::1)\n", __func__);
+    if (tu_skip_without_ipv6(__func__))
         return;
-    }
     nk_tcp_server_opts o;
     memset(&o, 0, sizeof o);
     o.v6only = 1;
     nk_tcp_server *s = NULL;
     tu_assert_code(nk_tcp_server_open(&s, "::", 0, &o), 0);
     int port = nk_tcp_server_port(s);
-    nk_tcp_client *c = NULL, *a = NULL;
+    nk_tcp_client *c = NULL;
     int before = tu_count_fds();
-    int rc = nk_tcp_connect(&c, "127.0.0.1", port, (int)SLACK(2000));
+    int rc = nk_tcp_connect(&c, "127.0.0.1", port, (int)TU_SLACK(2000));
     tu_assert_code(rc, -ECONNREFUSED);
     ck_assert_int_eq(tu_count_fds(), before);
     /* IPv6 still works */
-    connect_accept(s, "::1", &c, &a, NULL);
-    roundtrip(c, a);
-    nk_tcp_client_close(c);
-    nk_tcp_client_close(a);
+    serves_one_client(s, "::1");
     nk_tcp_server_close(s);
 }
 END_TEST
@@ -411,22 +333,16 @@ START_TEST(test_server_open_family_inet_binds_any4)
     tu_assert_code(nk_tcp_server_sockname(s, &self), 0);
     char text[NK_ADDRSTRLEN];
     snprintf(text, sizeof text, "('0.0.0.0', %d)", nk_tcp_server_port(s));
-    assert_tuple(&self, text);
-    nk_tcp_client *c = NULL, *a = NULL;
-    connect_accept(s, "127.0.0.1", &c, &a, NULL);
-    roundtrip(c, a);
-    nk_tcp_client_close(c);
-    nk_tcp_client_close(a);
+    tu_assert_tuple(&self, text);
+    serves_one_client(s, "127.0.0.1");
     nk_tcp_server_close(s);
 }
 END_TEST
 
 START_TEST(test_server_open_family_inet6_binds_any6)
 {
-    if (!tu_have_ipv6()) {
-        printf("%s: skipped, no IPv6 loopback (cannot bind ::1)\n", __func__);
+    if (tu_skip_without_ipv6(__func__))
         return;
-    }
     nk_tcp_server_opts o;
     memset(&o, 0, sizeof o);
     o.family = AF_INET6;
@@ -435,22 +351,16 @@ START_TEST(test_server_open_family_inet6_binds_any6)
     nk_addr self;
     tu_assert_code(nk_tcp_server_sockname(s, &self), 0);
     ck_assert_int_eq(nk_addr_family(&self), AF_INET6);
-    assert_host(&self, "::");
-    nk_tcp_client *c = NULL, *a = NULL;
-    connect_accept(s, "::1", &c, &a, NULL);
-    roundtrip(c, a);
-    nk_tcp_client_close(c);
-    nk_tcp_client_close(a);
+    tu_assert_host(&self, "::");
+    serves_one_client(s, "::1");
     nk_tcp_server_close(s);
 }
 END_TEST
 
 START_TEST(test_server_open_ipv6_loopback)
 {
-    if (!tu_have_ipv6()) {
-        printf("%s: skipped, no IPv6 loopback (cannot bind ::1)\n", __func__);
+    if (tu_skip_without_ipv6(__func__))
         return;
-    }
     nk_tcp_server *s = NULL;
     tu_assert_code(nk_tcp_server_open(&s, "::1", 0, NULL), 0);
     int port = nk_tcp_server_port(s);
@@ -458,7 +368,7 @@ START_TEST(test_server_open_ipv6_loopback)
     tu_assert_code(nk_tcp_server_sockname(s, &self), 0);
     char text[NK_ADDRSTRLEN];
     snprintf(text, sizeof text, "('::1', %d, 0, 0)", port);
-    assert_tuple(&self, text);
+    tu_assert_tuple(&self, text);
     nk_tcp_client *c = NULL, *a = NULL;
     nk_addr peer;
     connect_accept(s, "::1", &c, &a, &peer);
@@ -467,7 +377,7 @@ START_TEST(test_server_open_ipv6_loopback)
     nk_tcp_client_close(c);
     nk_tcp_client_close(a);
     /* bound to ::1 only: IPv4 loopback on that port is refused */
-    tu_assert_code(nk_tcp_connect(&c, "127.0.0.1", port, (int)SLACK(2000)), -ECONNREFUSED);
+    tu_assert_code(nk_tcp_connect(&c, "127.0.0.1", port, (int)TU_SLACK(2000)), -ECONNREFUSED);
     nk_tcp_server_close(s);
 }
 END_TEST
@@ -480,7 +390,7 @@ START_TEST(test_server_open_localhost_binds_ipv4_first)
     tu_assert_code(nk_tcp_server_sockname(s, &self), 0);
     char text[NK_ADDRSTRLEN];
     snprintf(text, sizeof text, "('127.0.0.1', %d)", nk_tcp_server_port(s));
-    assert_tuple(&self, text);
+    tu_assert_tuple(&self, text);
     nk_tcp_server_close(s);
 }
 END_TEST
@@ -497,11 +407,11 @@ START_TEST(test_server_open_reuse_port_two_servers)
     ck_assert_int_eq(nk_tcp_server_port(s2), port);
     /* a connection lands on one of them */
     nk_tcp_client *c = NULL, *a = NULL;
-    tu_assert_code(nk_tcp_connect(&c, "127.0.0.1", port, (int)SLACK(5000)), 0);
+    tu_assert_code(nk_tcp_connect(&c, "127.0.0.1", port, (int)TU_SLACK(5000)), 0);
     int rc1 = nk_tcp_server_accept(s1, &a, NULL, 200);
     if (rc1 != 0) {
         tu_assert_code(rc1, NK_ETIMEOUT);
-        tu_assert_code(nk_tcp_server_accept(s2, &a, NULL, (int)SLACK(2000)), 0);
+        tu_assert_code(nk_tcp_server_accept(s2, &a, NULL, (int)TU_SLACK(2000)), 0);
     }
     roundtrip(c, a);
     nk_tcp_client_close(c);
@@ -585,7 +495,7 @@ START_TEST(test_server_accept_timeout_etimeout)
     tu_assert_code(rc, NK_ETIMEOUT);
     ck_assert_str_eq(nk_strerror(rc), "timed out");
     ck_assert_int_ge(el, 90);
-    ck_assert_int_le(el, 100 + SLACK(900));
+    ck_assert_int_le(el, 100 + TU_SLACK(900));
     ck_assert_int_eq(tu_count_fds(), before);
     nk_tcp_server_close(s);
 }
@@ -600,7 +510,7 @@ START_TEST(test_server_accept_nonblock_eagain)
     int rc = nk_tcp_server_accept(s, &c, NULL, NK_NONBLOCK);
     long long el = tu_now_ms() - t0;
     tu_assert_code(rc, -EAGAIN);
-    ck_assert_int_le(el, SLACK(50));
+    ck_assert_int_le(el, TU_SLACK(50));
     nk_tcp_server_close(s);
 }
 END_TEST
@@ -610,12 +520,12 @@ START_TEST(test_server_accept_nonblock_pending_client_succeeds)
     nk_tcp_server *s = NULL;
     tu_assert_code(nk_tcp_server_open(&s, "127.0.0.1", 0, NULL), 0);
     nk_tcp_client *c = NULL, *a = NULL;
-    tu_assert_code(nk_tcp_connect(&c, "127.0.0.1", nk_tcp_server_port(s), (int)SLACK(5000)), 0);
+    tu_assert_code(nk_tcp_connect(&c, "127.0.0.1", nk_tcp_server_port(s), (int)TU_SLACK(5000)), 0);
     int rc = -EAGAIN;
     for (int i = 0; i < 100 && rc == -EAGAIN; i++) {
         rc = nk_tcp_server_accept(s, &a, NULL, NK_NONBLOCK);
         if (rc == -EAGAIN)
-            sleep_ms(5);
+            tu_sleep_ms(5);
     }
     tu_assert_code(rc, 0);
     /* the accepted client is blocking regardless of accept's own timeout */
@@ -641,7 +551,7 @@ START_TEST(test_server_accept_peer_equals_client_sockname)
     ck_assert_int_eq(nk_addr_equal(&apeer, &cs), 1);
     char text[NK_ADDRSTRLEN];
     snprintf(text, sizeof text, "('127.0.0.1', %d)", nk_addr_port(&cs));
-    assert_tuple(&peer, text);
+    tu_assert_tuple(&peer, text);
     nk_tcp_client_close(c);
     nk_tcp_client_close(a);
     nk_tcp_server_close(s);
@@ -652,11 +562,7 @@ START_TEST(test_server_accept_null_peer_ok)
 {
     nk_tcp_server *s = NULL;
     tu_assert_code(nk_tcp_server_open(&s, "127.0.0.1", 0, NULL), 0);
-    nk_tcp_client *c = NULL, *a = NULL;
-    connect_accept(s, "127.0.0.1", &c, &a, NULL);
-    roundtrip(c, a);
-    nk_tcp_client_close(c);
-    nk_tcp_client_close(a);
+    serves_one_client(s, "127.0.0.1");
     nk_tcp_server_close(s);
 }
 END_TEST
@@ -666,7 +572,7 @@ START_TEST(test_server_accept_client_is_blocking)
     nk_tcp_server *s = NULL;
     tu_assert_code(nk_tcp_server_open(&s, "127.0.0.1", 0, NULL), 0);
     nk_tcp_client *c = NULL, *a = NULL;
-    tu_assert_code(nk_tcp_connect(&c, "127.0.0.1", nk_tcp_server_port(s), (int)SLACK(5000)), 0);
+    tu_assert_code(nk_tcp_connect(&c, "127.0.0.1", nk_tcp_server_port(s), (int)TU_SLACK(5000)), 0);
     tu_assert_code(nk_tcp_server_accept(s, &a, NULL, 1000), 0);
     ck_assert_int_eq(nk_tcp_client_gettimeout(a), NK_BLOCK);
     /* the fd itself is in blocking mode or netkit polls for it: either way a
@@ -698,7 +604,7 @@ START_TEST(test_server_accept_after_shutdown_ecanceled)
     tu_assert_code(nk_tcp_server_open(&s, "127.0.0.1", 0, NULL), 0);
     nk_tcp_client *c = NULL, *a = NULL;
     /* even with a client waiting in the queue */
-    tu_assert_code(nk_tcp_connect(&c, "127.0.0.1", nk_tcp_server_port(s), (int)SLACK(5000)), 0);
+    tu_assert_code(nk_tcp_connect(&c, "127.0.0.1", nk_tcp_server_port(s), (int)TU_SLACK(5000)), 0);
     tu_assert_code(nk_tcp_server_shutdown(s), 0);
     tu_assert_code(nk_tcp_server_shutdown(s), 0); /* idempotent */
     const int timeouts[] = {NK_NONBLOCK, 100, NK_BLOCK};
@@ -706,7 +612,7 @@ START_TEST(test_server_accept_after_shutdown_ecanceled)
         long long t0 = tu_now_ms();
         int rc = nk_tcp_server_accept(s, &a, NULL, timeouts[i]);
         tu_assert_code(rc, -ECANCELED);
-        ck_assert_int_le(tu_now_ms() - t0, SLACK(50));
+        ck_assert_int_le(tu_now_ms() - t0, TU_SLACK(50));
     }
     ck_assert_str_eq(nk_strerror(-ECANCELED), "[Errno 125] Operation canceled");
     /* the server stays usable for its getters until closed */
@@ -740,18 +646,18 @@ static void blocked_accept_canceled(int timeout)
     nk_tcp_server *s = NULL;
     tu_assert_code(nk_tcp_server_open(&s, "127.0.0.1", 0, NULL), 0);
     accepter ac = {.s = s, .timeout = timeout, .rc = 1};
-    spawn(&ac.th, accepter_main, &ac);
+    tu_spawn(&ac.th, accepter_main, &ac);
     for (int i = 0; i < 400 && !atomic_load(&ac.started); i++)
-        sleep_ms(5);
+        tu_sleep_ms(5);
     ck_assert_int_eq(atomic_load(&ac.started), 1);
-    sleep_ms(100); /* let it block in accept */
+    tu_sleep_ms(100); /* let it block in accept */
     long long t0 = tu_now_ms();
     tu_assert_code(nk_tcp_server_shutdown(s), 0);
-    int joined = join_within(ac.th, SLACK(2000));
+    int joined = tu_join_within(ac.th, TU_SLACK(2000));
     long long el = tu_now_ms() - t0;
     ck_assert_msg(joined == 0, "accept did not return after shutdown");
     tu_assert_code(ac.rc, -ECANCELED);
-    ck_assert_int_le(el, SLACK(1000));
+    ck_assert_int_le(el, TU_SLACK(1000));
     nk_tcp_server_close(s);
 }
 
@@ -773,7 +679,7 @@ START_TEST(test_server_accept_emfile_returned)
     tu_assert_code(nk_tcp_server_open(&s, "127.0.0.1", 0, NULL), 0);
     int port = nk_tcp_server_port(s);
     nk_tcp_client *c = NULL, *c2 = NULL, *a = NULL;
-    tu_assert_code(nk_tcp_connect(&c, "127.0.0.1", port, (int)SLACK(5000)), 0);
+    tu_assert_code(nk_tcp_connect(&c, "127.0.0.1", port, (int)TU_SLACK(5000)), 0);
 
     /* lower the soft fd limit to the lowest free fd: no new fd can be made */
     int probe = fcntl(0, F_DUPFD_CLOEXEC, 0);
@@ -792,11 +698,11 @@ START_TEST(test_server_accept_emfile_returned)
     tu_assert_code(rc, -EMFILE);
     ck_assert_str_eq(nk_strerror(rc), "[Errno 24] Too many open files");
     /* returned at once, not retried until the timeout */
-    ck_assert_int_lt(el, SLACK(1000));
+    ck_assert_int_lt(el, TU_SLACK(1000));
 
     /* with the limit back, accepting works again */
-    tu_assert_code(nk_tcp_connect(&c2, "127.0.0.1", port, (int)SLACK(5000)), 0);
-    tu_assert_code(nk_tcp_server_accept(s, &a, NULL, (int)SLACK(2000)), 0);
+    tu_assert_code(nk_tcp_connect(&c2, "127.0.0.1", port, (int)TU_SLACK(5000)), 0);
+    tu_assert_code(nk_tcp_server_accept(s, &a, NULL, (int)TU_SLACK(2000)), 0);
     nk_tcp_client_close(a);
     nk_tcp_client_close(c);
     nk_tcp_client_close(c2);
@@ -809,13 +715,8 @@ START_TEST(test_server_accept_many_sequential_no_fd_leak)
     nk_tcp_server *s = NULL;
     tu_assert_code(nk_tcp_server_open(&s, "127.0.0.1", 0, NULL), 0);
     int before = tu_count_fds();
-    for (int i = 0; i < 20; i++) {
-        nk_tcp_client *c = NULL, *a = NULL;
-        connect_accept(s, "127.0.0.1", &c, &a, NULL);
-        roundtrip(c, a);
-        nk_tcp_client_close(a);
-        nk_tcp_client_close(c);
-    }
+    for (int i = 0; i < 20; i++)
+        serves_one_client(s, "127.0.0.1");
     ck_assert_int_eq(tu_count_fds(), before);
     nk_tcp_server_close(s);
 }

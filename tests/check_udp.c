@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "tests.h"
@@ -36,40 +35,6 @@ static int udp_port_ok(const nk_udp_endpoint *u)
     return port;
 }
 
-/* A plain UDP socket (no SO_REUSEADDR) bound to the loopback address of
- * family on port 0; its port in *port. */
-static int plain_udp_bound(int family, int *port)
-{
-    int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    ck_assert_int_ge(fd, 0);
-    struct sockaddr_storage ss;
-    socklen_t len;
-    memset(&ss, 0, sizeof ss);
-    if (family == AF_INET) {
-        struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-        sin->sin_family = AF_INET;
-        sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        len = sizeof *sin;
-    } else {
-        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-        sin6->sin6_family = AF_INET6;
-        sin6->sin6_addr = in6addr_loopback;
-        len = sizeof *sin6;
-    }
-    ck_assert_int_eq(bind(fd, (struct sockaddr *)&ss, len), 0);
-    len = sizeof ss;
-    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&ss, &len), 0);
-    *port = ntohs(family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
-                                    : ((struct sockaddr_in6 *)&ss)->sin6_port);
-    return fd;
-}
-
-static void addr_text(const nk_addr *a, char *host, size_t cap)
-{
-    int n = nk_addr_host(a, host, cap);
-    ck_assert_msg(n > 0, "nk_addr_host: %s (%d)", nk_strerror(n), n);
-}
-
 /* ---- open / accessors ------------------------------------------------- */
 
 START_TEST(test_udp_open_loopback_ephemeral_port)
@@ -77,12 +42,10 @@ START_TEST(test_udp_open_loopback_ephemeral_port)
     nk_udp_endpoint *u = udp_open_ok("127.0.0.1");
     int port = udp_port_ok(u);
     nk_addr me;
-    char host[NK_ADDRSTRLEN];
     tu_assert_code(nk_udp_sockname(u, &me), 0);
     ck_assert_int_eq(nk_addr_family(&me), AF_INET);
     ck_assert_int_eq(nk_addr_port(&me), port);
-    addr_text(&me, host, sizeof host);
-    ck_assert_str_eq(host, "127.0.0.1");
+    tu_assert_host(&me, "127.0.0.1");
     nk_udp_close(u);
 }
 END_TEST
@@ -92,11 +55,9 @@ START_TEST(test_udp_open_named_host_binds_ipv4)
     /* "Named hosts bind IPv4 first": localhost is 127.0.0.1. */
     nk_udp_endpoint *u = udp_open_ok("localhost");
     nk_addr me;
-    char host[NK_ADDRSTRLEN];
     tu_assert_code(nk_udp_sockname(u, &me), 0);
     ck_assert_int_eq(nk_addr_family(&me), AF_INET);
-    addr_text(&me, host, sizeof host);
-    ck_assert_str_eq(host, "127.0.0.1");
+    tu_assert_host(&me, "127.0.0.1");
     nk_udp_close(u);
 }
 END_TEST
@@ -108,7 +69,8 @@ START_TEST(test_udp_open_empty_host_wildcard)
     nk_addr me;
     char host[NK_ADDRSTRLEN];
     tu_assert_code(nk_udp_sockname(u, &me), 0);
-    addr_text(&me, host, sizeof host);
+    int n = nk_addr_host(&me, host, sizeof host);
+    ck_assert_msg(n > 0, "nk_addr_host: %s (%d)", nk_strerror(n), n);
     ck_assert_msg(strcmp(host, "::") == 0 || strcmp(host, "0.0.0.0") == 0,
                   "bound to %s, not a wildcard", host);
     nk_udp_close(u);
@@ -173,7 +135,7 @@ END_TEST
 START_TEST(test_udp_open_addrinuse_no_fd_leak)
 {
     int port;
-    int fd = plain_udp_bound(AF_INET, &port);
+    int fd = tu_loopback_socket(AF_INET, SOCK_DGRAM, -1, &port); /* no SO_REUSEADDR */
     int before = tu_count_fds();
     nk_udp_endpoint *u = NULL;
     int rc = nk_udp_open(&u, "127.0.0.1", port);
@@ -207,8 +169,7 @@ END_TEST
 START_TEST(test_udp_open_long_host_ehostlen)
 {
     char host[512];
-    memset(host, 'a', 300);
-    host[300] = '\0';
+    tu_long_host(host, sizeof host, 300, 'a');
     nk_udp_endpoint *u = NULL;
     tu_assert_code(nk_udp_open(&u, host, 0), NK_EHOSTLEN);
 }
@@ -251,8 +212,7 @@ START_TEST(test_udp_sendto_bad_port_and_host)
 {
     nk_udp_endpoint *u = udp_open_ok("127.0.0.1");
     char host[512];
-    memset(host, 'a', 300);
-    host[300] = '\0';
+    tu_long_host(host, sizeof host, 300, 'a');
     tu_assert_code(nk_udp_sendto(u, "x", 1, "127.0.0.1", 70000), NK_EPORT);
     tu_assert_code(nk_udp_sendto(u, "x", 1, "127.0.0.1", -1), NK_EPORT);
     tu_assert_code(nk_udp_sendto(u, "x", 1, host, 9), NK_EHOSTLEN);
@@ -367,10 +327,8 @@ START_TEST(test_udp_recvfrom_nonblocking_data_ready)
     ssize_t n = -EAGAIN;
     for (int i = 0; i < 100 && n == -EAGAIN; i++) {
         n = nk_udp_recvfrom(b, buf, sizeof buf, NULL);
-        if (n == -EAGAIN) {
-            struct timespec ts = {0, 10 * 1000 * 1000};
-            nanosleep(&ts, NULL);
-        }
+        if (n == -EAGAIN)
+            tu_sleep_ms(10);
     }
     ck_assert_int_eq(n, 5);
     ck_assert_mem_eq(buf, "ready", 5);
@@ -387,8 +345,7 @@ struct delayed_sender {
 static void *delayed_sender_main(void *arg)
 {
     struct delayed_sender *d = arg;
-    struct timespec ts = {d->delay_ms / 1000, (long)(d->delay_ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
+    tu_sleep_ms(d->delay_ms);
     int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd >= 0) {
         struct sockaddr_in to;
@@ -408,7 +365,7 @@ START_TEST(test_udp_recvfrom_waits_for_late_datagram)
     tu_assert_code(nk_udp_settimeout(u, 3000), 0);
     struct delayed_sender d = {udp_port_ok(u), 100};
     pthread_t t;
-    ck_assert_int_eq(pthread_create(&t, NULL, delayed_sender_main, &d), 0);
+    tu_spawn(&t, delayed_sender_main, &d);
     char buf[16];
     long long t0 = tu_now_ms();
     ssize_t n = nk_udp_recvfrom(u, buf, sizeof buf, NULL);
@@ -433,14 +390,12 @@ START_TEST(test_udp_sendto_recvfrom_roundtrip)
     ssize_t n = nk_udp_recvfrom(b, buf, sizeof buf, &from);
     ck_assert_msg(n == 5, "recvfrom = %zd (%s)", n, nk_strerror((int)n));
     ck_assert_mem_eq(buf, "hello", 5);
-    char host[NK_ADDRSTRLEN], tuple[NK_ADDRSTRLEN], want[NK_ADDRSTRLEN];
+    char want[NK_ADDRSTRLEN];
     ck_assert_int_eq(nk_addr_family(&from), AF_INET);
-    addr_text(&from, host, sizeof host);
-    ck_assert_str_eq(host, "127.0.0.1");
+    tu_assert_host(&from, "127.0.0.1");
     ck_assert_int_eq(nk_addr_port(&from), pa);
-    ck_assert_int_gt(nk_addr_tuple(&from, tuple, sizeof tuple), 0);
     snprintf(want, sizeof want, "('127.0.0.1', %d)", pa);
-    ck_assert_str_eq(tuple, want);
+    tu_assert_tuple(&from, want);
     nk_udp_close(a);
     nk_udp_close(b);
 }
@@ -602,7 +557,7 @@ START_TEST(test_udp_recv_closed_peer_econnrefused)
     /* A port that was bound and is now closed: the ICMP port unreachable
      * comes back on the connected endpoint as -ECONNREFUSED. */
     int dead_port;
-    int fd = plain_udp_bound(AF_INET, &dead_port);
+    int fd = tu_loopback_socket(AF_INET, SOCK_DGRAM, -1, &dead_port);
     close(fd);
 
     nk_udp_endpoint *u = udp_open_ok("127.0.0.1");
@@ -631,10 +586,8 @@ END_TEST
 
 START_TEST(test_udp_ipv6_loopback_roundtrip)
 {
-    if (!tu_have_ipv6()) {
-        printf("test_udp_ipv6_loopback_roundtrip: cannot bind ::1, no IPv6, skipped\n");
+    if (tu_skip_without_ipv6(__func__))
         return;
-    }
     nk_udp_endpoint *a = udp_open_ok("::1"), *b = udp_open_ok("::1");
     int pa = udp_port_ok(a), pb = udp_port_ok(b);
     nk_addr me;
@@ -642,15 +595,14 @@ START_TEST(test_udp_ipv6_loopback_roundtrip)
     ck_assert_int_eq(nk_addr_family(&me), AF_INET6);
 
     ck_assert_int_eq(nk_udp_sendto(a, "six", 3, "::1", pb), 3);
-    char buf[16], tuple[NK_ADDRSTRLEN], want[NK_ADDRSTRLEN];
+    char buf[16], want[NK_ADDRSTRLEN];
     nk_addr from;
     ssize_t n = nk_udp_recvfrom(b, buf, sizeof buf, &from);
     ck_assert_msg(n == 3, "recvfrom = %zd (%s)", n, nk_strerror((int)n));
     ck_assert_mem_eq(buf, "six", 3);
     ck_assert_int_eq(nk_addr_family(&from), AF_INET6);
-    ck_assert_int_gt(nk_addr_tuple(&from, tuple, sizeof tuple), 0);
     snprintf(want, sizeof want, "('::1', %d, 0, 0)", pa);
-    ck_assert_str_eq(tuple, want);
+    tu_assert_tuple(&from, want);
     nk_udp_close(a);
     nk_udp_close(b);
 }
@@ -661,16 +613,14 @@ START_TEST(test_udp_wildcard_ipv4_sender_reported_as_ipv4)
     nk_udp_endpoint *w = udp_open_ok(NULL), *a = udp_open_ok("127.0.0.1");
     int pw = udp_port_ok(w), pa = udp_port_ok(a);
     ck_assert_int_eq(nk_udp_sendto(a, "v4", 2, "127.0.0.1", pw), 2);
-    char buf[16], host[NK_ADDRSTRLEN], tuple[NK_ADDRSTRLEN], want[NK_ADDRSTRLEN];
+    char buf[16], want[NK_ADDRSTRLEN];
     nk_addr from;
     ssize_t n = nk_udp_recvfrom(w, buf, sizeof buf, &from);
     ck_assert_msg(n == 2, "recvfrom = %zd (%s)", n, nk_strerror((int)n));
     ck_assert_int_eq(nk_addr_family(&from), AF_INET);
-    addr_text(&from, host, sizeof host);
-    ck_assert_str_eq(host, "127.0.0.1"); /* not ::ffff:127.0.0.1 */
-    ck_assert_int_gt(nk_addr_tuple(&from, tuple, sizeof tuple), 0);
+    tu_assert_host(&from, "127.0.0.1"); /* not ::ffff:127.0.0.1 */
     snprintf(want, sizeof want, "('127.0.0.1', %d)", pa);
-    ck_assert_str_eq(tuple, want);
+    tu_assert_tuple(&from, want);
     nk_udp_close(w);
     nk_udp_close(a);
 }
@@ -701,24 +651,19 @@ END_TEST
 
 START_TEST(test_udp_wildcard_dual_stack_receives_ipv6)
 {
-    if (!tu_have_ipv6()) {
-        printf("test_udp_wildcard_dual_stack_receives_ipv6: cannot bind ::1, no IPv6, "
-               "skipped\n");
+    if (tu_skip_without_ipv6(__func__))
         return;
-    }
     nk_udp_endpoint *w = udp_open_ok(NULL), *a = udp_open_ok("::1");
     int pw = udp_port_ok(w);
     nk_addr me, from;
-    char host[NK_ADDRSTRLEN], buf[16];
+    char buf[16];
     tu_assert_code(nk_udp_sockname(w, &me), 0);
     ck_assert_int_eq(nk_addr_family(&me), AF_INET6);
-    addr_text(&me, host, sizeof host);
-    ck_assert_str_eq(host, "::");
+    tu_assert_host(&me, "::");
     ck_assert_int_eq(nk_udp_sendto(a, "v6", 2, "::1", pw), 2);
     ck_assert_int_eq(nk_udp_recvfrom(w, buf, sizeof buf, &from), 2);
     ck_assert_int_eq(nk_addr_family(&from), AF_INET6);
-    addr_text(&from, host, sizeof host);
-    ck_assert_str_eq(host, "::1");
+    tu_assert_host(&from, "::1");
     nk_udp_close(w);
     nk_udp_close(a);
 }

@@ -10,6 +10,9 @@
 
 #include <check.h>
 #include <netkit.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stddef.h>
 
 Suite *suite_error(void);
 Suite *suite_addr(void);
@@ -27,8 +30,55 @@ int tu_count_fds(void);
  * IPv6 and finds none prints why it skips. */
 int tu_have_ipv6(void);
 
+/* 0 when tu_have_ipv6(); else prints that test skips for want of IPv6 and returns 1. */
+int tu_skip_without_ipv6(const char *test);
+
 /* Milliseconds on the monotonic clock. */
 long long tu_now_ms(void);
+
+/* CK_TIMEOUT_MULTIPLIER, at least 1 (valgrind runs set it: they are slower). */
+long long tu_tmult(void);
+
+/* ms scaled by tu_tmult(), for time bounds and timeouts a slow run stretches. */
+#define TU_SLACK(ms) ((long long)(ms) * tu_tmult())
+
+/* Sleeps ms milliseconds, sleeping on when a signal interrupts (EINTR). */
+void tu_sleep_ms(long ms);
+
+/* Starts a thread with every signal blocked, so signals reach the test thread. */
+void tu_spawn(pthread_t *t, void *(*fn)(void *), void *arg);
+
+/* tu_spawn, but the thread leaves signal `allow` unblocked (0: none). */
+void tu_spawn_allowing(pthread_t *t, void *(*fn)(void *), void *arg, int allow);
+
+/* Joins t, waiting at most ms milliseconds; returns 0 when joined. */
+int tu_join_within(pthread_t t, long long ms);
+
+/* ck_asserts that nk_addr_tuple(a) succeeds and gives exactly expected. */
+void tu_assert_tuple(const nk_addr *a, const char *expected);
+
+/* ck_asserts that nk_addr_host(a) succeeds and gives exactly expected. */
+void tu_assert_host(const nk_addr *a, const char *expected);
+
+/* Makes buf (cap bytes, cap > n) a host string of n copies of c; returns buf. */
+const char *tu_long_host(char *buf, size_t cap, size_t n, char c);
+
+/* A plain socket bound to family's loopback, port 0 (in *port); listens if backlog >= 0. */
+int tu_loopback_socket(int family, int type, int backlog, int *port);
+
+/* A SIGALRM storm's saved state (see tu_storm_start). */
+typedef struct tu_storm {
+    struct sigaction old_sa;
+} tu_storm;
+
+/* SIGALRM every interval_us x tu_tmult() (max 100 ms), no SA_RESTART: syscalls see EINTR. */
+void tu_storm_start(tu_storm *s, long interval_us);
+
+/* Stops the storm; restores the old SIGALRM action once none can be pending. */
+void tu_storm_stop(tu_storm *s);
+
+/* SIGALRMs counted since the last tu_storm_start. */
+int tu_storm_alarms(void);
 
 /* A plain-socket peer in a thread, for tests that need a server or client not
  * built on netkit: an echo server on 127.0.0.1 port 0 that serves one

@@ -2,11 +2,15 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -40,12 +44,176 @@ int tu_have_ipv6(void)
     return ok;
 }
 
+int tu_skip_without_ipv6(const char *test)
+{
+    if (tu_have_ipv6())
+        return 0;
+    printf("%s: skipped, no IPv6 loopback (cannot bind ::1)\n", test);
+    return 1;
+}
+
 long long tu_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+long long tu_tmult(void)
+{
+    const char *e = getenv("CK_TIMEOUT_MULTIPLIER");
+    long long m = e != NULL ? atoll(e) : 1;
+    return m < 1 ? 1 : m;
+}
+
+void tu_sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {
+    }
+}
+
+void tu_spawn_allowing(pthread_t *t, void *(*fn)(void *), void *arg, int allow)
+{
+    sigset_t mask, old;
+    sigfillset(&mask);
+    if (allow != 0)
+        sigdelset(&mask, allow);
+    pthread_sigmask(SIG_SETMASK, &mask, &old);
+    int rc = pthread_create(t, NULL, fn, arg);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    ck_assert_int_eq(rc, 0);
+}
+
+void tu_spawn(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+    tu_spawn_allowing(t, fn, arg, 0);
+}
+
+int tu_join_within(pthread_t t, long long ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += (time_t)(ms / 1000);
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    return pthread_timedjoin_np(t, NULL, &ts);
+}
+
+void tu_assert_tuple(const nk_addr *a, const char *expected)
+{
+    char text[NK_ADDRSTRLEN];
+    int n = nk_addr_tuple(a, text, sizeof text);
+    ck_assert_msg(n > 0, "nk_addr_tuple: %s (%d)", nk_strerror(n), n);
+    ck_assert_str_eq(text, expected);
+}
+
+void tu_assert_host(const nk_addr *a, const char *expected)
+{
+    char text[NK_ADDRSTRLEN];
+    int n = nk_addr_host(a, text, sizeof text);
+    ck_assert_msg(n > 0, "nk_addr_host: %s (%d)", nk_strerror(n), n);
+    ck_assert_str_eq(text, expected);
+}
+
+const char *tu_long_host(char *buf, size_t cap, size_t n, char c)
+{
+    ck_assert_uint_lt(n, cap);
+    memset(buf, c, n);
+    buf[n] = '\0';
+    return buf;
+}
+
+int tu_loopback_socket(int family, int type, int backlog, int *port)
+{
+    int fd = socket(family, type | SOCK_CLOEXEC, 0);
+    ck_assert_int_ge(fd, 0);
+    struct sockaddr_storage ss;
+    socklen_t len;
+    memset(&ss, 0, sizeof ss);
+    if (family == AF_INET) {
+        struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+        sin->sin_family = AF_INET;
+        sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        len = sizeof *sin;
+    } else {
+        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+        sin6->sin6_family = AF_INET6;
+        sin6->sin6_addr = in6addr_loopback;
+        len = sizeof *sin6;
+    }
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&ss, len), 0);
+    if (backlog >= 0)
+        ck_assert_int_eq(listen(fd, backlog), 0);
+    len = sizeof ss;
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&ss, &len), 0);
+    *port = ntohs(family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+                                    : ((struct sockaddr_in6 *)&ss)->sin6_port);
+    return fd;
+}
+
+/* ---- the SIGALRM storm ---------------------------------------------------- */
+
+static volatile sig_atomic_t storm_alarms;
+
+static void storm_on_alarm(int sig)
+{
+    (void)sig;
+    storm_alarms++;
+}
+
+void tu_storm_start(tu_storm *s, long interval_us)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = storm_on_alarm;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0; /* no SA_RESTART: EINTR reaches the library */
+    storm_alarms = 0;
+    ck_assert_int_eq(sigaction(SIGALRM, &sa, &s->old_sa), 0);
+    /* Under valgrind (CK_TIMEOUT_MULTIPLIER > 1) signal delivery is so slow
+     * that a 1 ms storm starves every other thread: scale the interval, but
+     * not beyond 100 ms (unless asked for more). */
+    long long us = (long long)interval_us * tu_tmult();
+    if (us > 100000)
+        us = interval_us > 100000 ? interval_us : 100000;
+    struct timeval tv = {(time_t)(us / 1000000), (suseconds_t)(us % 1000000)};
+    struct itimerval it = {tv, tv};
+    ck_assert_int_eq(setitimer(ITIMER_REAL, &it, NULL), 0);
+}
+
+/* Restores the previous SIGALRM action only once no SIGALRM can still be
+ * pending: with CK_FORK=no the previous action is Check's own timeout handler,
+ * which kills the process group (and SIG_DFL would kill the process). Under
+ * valgrind a signal may be delivered well after the timer stopped, so let
+ * stragglers reach the handler first, then block SIGALRM and discard whatever
+ * is still pending. */
+void tu_storm_stop(tu_storm *s)
+{
+    struct itimerval off;
+    memset(&off, 0, sizeof off);
+    setitimer(ITIMER_REAL, &off, NULL);
+    tu_sleep_ms(20);
+    sigset_t alrm, old_mask;
+    sigemptyset(&alrm);
+    sigaddset(&alrm, SIGALRM);
+    pthread_sigmask(SIG_BLOCK, &alrm, &old_mask);
+    const struct timespec zero = {0, 0};
+    for (int i = 0; i < 100 && sigtimedwait(&alrm, NULL, &zero) == SIGALRM; i++) {
+    }
+    sigaction(SIGALRM, &s->old_sa, NULL);
+    pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
+}
+
+int tu_storm_alarms(void)
+{
+    return (int)storm_alarms;
+}
+
+/* ---- a plain echo peer ---------------------------------------------------- */
 
 struct tu_echo {
     pthread_t thread;
@@ -81,17 +249,7 @@ tu_echo *tu_echo_start(int max_bytes_per_read)
     tu_echo *e = calloc(1, sizeof *e);
     ck_assert_ptr_nonnull(e);
     e->chunk = max_bytes_per_read;
-    e->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    ck_assert_int_ge(e->listen_fd, 0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ck_assert_int_eq(bind(e->listen_fd, (struct sockaddr *)&a, sizeof a), 0);
-    ck_assert_int_eq(listen(e->listen_fd, 16), 0);
-    socklen_t len = sizeof a;
-    ck_assert_int_eq(getsockname(e->listen_fd, (struct sockaddr *)&a, &len), 0);
-    e->port = ntohs(a.sin_port);
+    e->listen_fd = tu_loopback_socket(AF_INET, SOCK_STREAM, 16, &e->port);
     ck_assert_int_eq(pthread_create(&e->thread, NULL, echo_main, e), 0);
     return e;
 }
