@@ -81,21 +81,21 @@ enum nk_error_kind {
 #define NK_EHOST(h) (NK__HOST_BASE - (h))
 
 /* netkit's own codes, as an X-macro: name, value, kind, message. */
-#define NK_OWN_ERRORS(XX)                                                      \
-    XX(ETIMEOUT, -7000, NK_KIND_TIMEOUT, "timed out")                          \
-    XX(EINVAL, -7100, NK_KIND_USAGE, "invalid argument")                       \
-    XX(ENULL, -7101, NK_KIND_USAGE, "NULL pointer argument")                   \
-    XX(EPORT, -7102, NK_KIND_USAGE, "port must be 0-65535.")                   \
-    XX(ECLOSED, -7103, NK_KIND_USAGE, "[Errno 9] Bad file descriptor")         \
-    XX(EHANDLE, -7104, NK_KIND_USAGE, "not a valid netkit handle")             \
-    XX(EHOSTLEN, -7105, NK_KIND_USAGE, "host name too long")                   \
+#define NK_OWN_ERRORS(XX)                                                                          \
+    XX(ETIMEOUT, -7000, NK_KIND_TIMEOUT, "timed out")                                              \
+    XX(EINVAL, -7100, NK_KIND_USAGE, "invalid argument")                                           \
+    XX(ENULL, -7101, NK_KIND_USAGE, "NULL pointer argument")                                       \
+    XX(EPORT, -7102, NK_KIND_USAGE, "port must be 0-65535.")                                       \
+    XX(ECLOSED, -7103, NK_KIND_USAGE, "[Errno 9] Bad file descriptor")                             \
+    XX(EHANDLE, -7104, NK_KIND_USAGE, "not a valid netkit handle")                                 \
+    XX(EHOSTLEN, -7105, NK_KIND_USAGE, "host name too long")                                       \
     XX(EBUFSIZE, -7106, NK_KIND_USAGE, "buffer too small")
 
 enum nk_own_error {
+    NK_OK = 0,
 #define NK__XX(name, value, kind, msg) NK_##name = value,
     NK_OWN_ERRORS(NK__XX)
 #undef NK__XX
-    NK_OK = 0
 };
 
 /* The kind of a code (enum nk_error_kind); NK_KIND_OK for 0 and positive values. */
@@ -219,8 +219,8 @@ typedef struct nk_addrinfo {
  * (0 for all) and AI_xxx flags, like socket.getaddrinfo. *out receives a list
  * the caller frees with nk_freeaddrinfo(). Returns the number of entries.
  * Errors: NK_ENULL (out), NK_EPORT, NK_EHOSTLEN, NK_EAI(...), -ENOMEM. */
-NK_EXTERN int nk_getaddrinfo(const char *host, int port, int family, int socktype,
-                             int flags, nk_addrinfo **out);
+NK_EXTERN int nk_getaddrinfo(const char *host, int port, int family, int socktype, int flags,
+                             nk_addrinfo **out);
 
 /* Frees a list from nk_getaddrinfo; NULL is a no-op. */
 NK_EXTERN void nk_freeaddrinfo(nk_addrinfo *list);
@@ -228,8 +228,8 @@ NK_EXTERN void nk_freeaddrinfo(nk_addrinfo *list);
 /* ======================================================================== */
 /* Timeouts                                                                 */
 /* ======================================================================== */
-#define NK_BLOCK (-1)   /* Python's settimeout(None): block forever */
-#define NK_NONBLOCK 0   /* Python's settimeout(0) / setblocking(False) */
+#define NK_BLOCK (-1) /* Python's settimeout(None): block forever */
+#define NK_NONBLOCK 0 /* Python's settimeout(0) / setblocking(False) */
 
 /* ======================================================================== */
 /* nk_tcp_client - a connected TCP stream                                   */
@@ -244,12 +244,10 @@ typedef struct nk_tcp_client nk_tcp_client;
  * left open.
  * Errors: NK_ENULL, NK_EPORT, NK_EHOSTLEN, NK_EINVAL (timeout < -1),
  * NK_EAI(...), NK_ETIMEOUT, socket errors such as -ECONNREFUSED. */
-NK_EXTERN int nk_tcp_connect(nk_tcp_client **out, const char *host, int port,
-                             int timeout_ms);
+NK_EXTERN int nk_tcp_connect(nk_tcp_client **out, const char *host, int port, int timeout_ms);
 
 /* As nk_tcp_connect, to one already resolved address. */
-NK_EXTERN int nk_tcp_connect_addr(nk_tcp_client **out, const nk_addr *addr,
-                                  int timeout_ms);
+NK_EXTERN int nk_tcp_connect_addr(nk_tcp_client **out, const nk_addr *addr, int timeout_ms);
 
 /* Closes the connection and frees the handle; NULL is a no-op. Inside a serve
  * handler (nk_tcp_server_serve) the handle stays allocated until the handler
@@ -271,8 +269,7 @@ NK_EXTERN ssize_t nk_tcp_client_send(nk_tcp_client *c, const void *buf, size_t l
 /* Sends all len bytes or fails; the timeout bounds the whole call (Python 3.5+).
  * If sent is not NULL it receives the number of bytes sent, also on failure.
  * Returns 0. Errors: as nk_tcp_client_send. */
-NK_EXTERN int nk_tcp_client_sendall(nk_tcp_client *c, const void *buf, size_t len,
-                                    size_t *sent);
+NK_EXTERN int nk_tcp_client_sendall(nk_tcp_client *c, const void *buf, size_t len, size_t *sent);
 
 /* Receives up to len bytes; returns how many (0 = the peer closed its side).
  * Errors: NK_ENULL, NK_ECLOSED, NK_ETIMEOUT, -EAGAIN (non-blocking), socket errors. */
@@ -351,8 +348,8 @@ NK_EXTERN void nk_tcp_server_close(nk_tcp_server *s);
  * the peer's address. EMFILE/ENFILE are returned, never retried in a loop.
  * Errors: NK_ENULL, NK_ECLOSED, NK_EINVAL, NK_ETIMEOUT, -EAGAIN (NK_NONBLOCK),
  * -ECANCELED after nk_tcp_server_shutdown, socket errors (-EMFILE). */
-NK_EXTERN int nk_tcp_server_accept(nk_tcp_server *s, nk_tcp_client **out,
-                                   nk_addr *peer, int timeout_ms);
+NK_EXTERN int nk_tcp_server_accept(nk_tcp_server *s, nk_tcp_client **out, nk_addr *peer,
+                                   int timeout_ms);
 
 /* The bound port (the real one after binding port 0). Errors: NK_ENULL, NK_ECLOSED. */
 NK_EXTERN int nk_tcp_server_port(const nk_tcp_server *s);
@@ -420,8 +417,8 @@ NK_EXTERN int nk_udp_gettimeout(const nk_udp_endpoint *u);
  * without a lookup). Returns the bytes sent.
  * Errors: NK_ENULL, NK_ECLOSED, NK_EPORT, NK_EHOSTLEN, NK_EAI(...), NK_ETIMEOUT,
  * -EAGAIN, -EMSGSIZE (datagram too large), socket errors. */
-NK_EXTERN ssize_t nk_udp_sendto(nk_udp_endpoint *u, const void *buf, size_t len,
-                                const char *host, int port);
+NK_EXTERN ssize_t nk_udp_sendto(nk_udp_endpoint *u, const void *buf, size_t len, const char *host,
+                                int port);
 
 /* Sends one datagram to an address. Errors: as nk_udp_sendto. */
 NK_EXTERN ssize_t nk_udp_sendto_addr(nk_udp_endpoint *u, const void *buf, size_t len,

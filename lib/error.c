@@ -23,8 +23,8 @@ int nk_error_kind(int code)
     if (code > -7000)
         return NK_KIND_HOST;
     switch (code) {
-#define NK__XX(name, value, kind, msg)                                                         \
-    case value:                                                                            \
+#define NK__XX(name, value, kind, msg)                                                             \
+    case value:                                                                                    \
         return kind;
         NK_OWN_ERRORS(NK__XX)
 #undef NK__XX
@@ -61,6 +61,7 @@ int nk_error_herrno(int code)
 static const char *errno_name(int e)
 {
     switch (e) {
+        // clang-format off
 #define E(x)                                                                                   \
     case x:                                                                                \
         return #x;
@@ -77,6 +78,7 @@ static const char *errno_name(int e)
         E(ETOOMANYREFS) E(ETIMEDOUT) E(ECONNREFUSED) E(EHOSTDOWN) E(EHOSTUNREACH)
         E(EALREADY) E(EINPROGRESS) E(ESTALE) E(EDQUOT) E(ECANCELED)
 #undef E
+        // clang-format on
     }
     return NULL;
 }
@@ -84,6 +86,7 @@ static const char *errno_name(int e)
 static const char *gai_name(int eai)
 {
     switch (eai) {
+        // clang-format off
 #define E(x)                                                                                   \
     case x:                                                                                \
         return #x;
@@ -96,6 +99,7 @@ static const char *gai_name(int eai)
         E(EAI_ADDRFAMILY)
 #endif
 #undef E
+        // clang-format on
     }
     return NULL;
 }
@@ -132,8 +136,8 @@ const char *nk_error_name(int code)
         break;
     default:
         switch (code) {
-#define NK__XX(n, value, kind, msg)                                                            \
-    case value:                                                                            \
+#define NK__XX(n, value, kind, msg)                                                                \
+    case value:                                                                                    \
         return "NK_" #n;
             NK_OWN_ERRORS(NK__XX)
 #undef NK__XX
@@ -171,9 +175,9 @@ int nk_strerror_r(int code, char *buf, size_t cap)
     }
     default:
         switch (code) {
-#define NK__XX(name, value, kind, text)                                                        \
-    case value:                                                                            \
-        msg = text;                                                                        \
+#define NK__XX(name, value, kind, text)                                                            \
+    case value:                                                                                    \
+        msg = text;                                                                                \
         break;
             NK_OWN_ERRORS(NK__XX)
 #undef NK__XX

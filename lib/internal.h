@@ -158,7 +158,7 @@ struct nk_tcp_server {
     uint32_t magic;
     int fd;
     int port;
-    int wake[2];         /* self-pipe: shutdown writes to [1], waits watch [0] */
+    int wake[2];          /* self-pipe: shutdown writes to [1], waits watch [0] */
     volatile int stopped; /* set by shutdown; read with __atomic builtins */
 };
 

@@ -204,15 +204,13 @@ int nk_gethostbyaddr(const char *addr, char *buf, size_t cap)
         }
         scratch = bigger;
     }
-    rc = hp != NULL ? copy_out(buf, cap, hp->h_name)
-                    : NK_EHOST(herr > 0 ? herr : HOST_NOT_FOUND);
+    rc = hp != NULL ? copy_out(buf, cap, hp->h_name) : NK_EHOST(herr > 0 ? herr : HOST_NOT_FOUND);
 done:
     if (scratch != small)
         free(scratch);
 #else
     char host[NI_MAXHOST];
-    int eai = getnameinfo(res->ai_addr, res->ai_addrlen, host, sizeof host, NULL, 0,
-                          NI_NAMEREQD);
+    int eai = getnameinfo(res->ai_addr, res->ai_addrlen, host, sizeof host, NULL, 0, NI_NAMEREQD);
     rc = eai == 0 ? copy_out(buf, cap, host) : NK_EHOST(HOST_NOT_FOUND);
 #endif
     (void)raw;
@@ -235,8 +233,8 @@ int nk_getaddrinfo(const char *host, int port, int family, int socktype, int fla
     int count = 0;
     for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
         nk_addrinfo *e = calloc(1, sizeof *e);
-        if (e == NULL || (ai->ai_canonname != NULL &&
-                          (e->canonname = strdup(ai->ai_canonname)) == NULL)) {
+        if (e == NULL ||
+            (ai->ai_canonname != NULL && (e->canonname = strdup(ai->ai_canonname)) == NULL)) {
             free(e);
             nk_freeaddrinfo(head);
             freeaddrinfo(res);

@@ -16,9 +16,9 @@
 /* What the threads of one serve call share; lives on serve's stack. */
 struct serve_state {
     pthread_mutex_t lock;
-    pthread_cond_t idle;    /* signalled when a thread finishes */
-    nk_tcp_client *open;    /* connections whose handler runs */
-    long running;           /* handler threads alive */
+    pthread_cond_t idle; /* signalled when a thread finishes */
+    nk_tcp_client *open; /* connections whose handler runs */
+    long running;        /* handler threads alive */
 };
 
 struct job {

@@ -54,8 +54,7 @@ int nk_tcp_server_open(nk_tcp_server **out, const char *host, int port,
     nk_tcp_server_opts o = {0};
     if (opts != NULL)
         o = *opts;
-    if (o.backlog < 0 ||
-        (o.family != AF_UNSPEC && o.family != AF_INET && o.family != AF_INET6))
+    if (o.backlog < 0 || (o.family != AF_UNSPEC && o.family != AF_INET && o.family != AF_INET6))
         return NK_EINVAL;
     int flags = NK__BIND_REUSEADDR | NK__BIND_NONBLOCK;
     if (o.reuse_port)

@@ -85,8 +85,7 @@ static int resolve_peer(const nk_udp_endpoint *u, const char *host, int port, nk
     if (rc < 0)
         return rc;
     struct addrinfo *res = NULL;
-    rc = nk__resolve(host, port, u->family == AF_INET ? AF_INET : AF_UNSPEC, SOCK_DGRAM, 0,
-                     &res);
+    rc = nk__resolve(host, port, u->family == AF_INET ? AF_INET : AF_UNSPEC, SOCK_DGRAM, 0, &res);
     if (rc < 0)
         return rc;
     nk__addr_from_sockaddr(out, res->ai_addr, res->ai_addrlen);
@@ -106,9 +105,9 @@ static ssize_t send_datagram(nk_udp_endpoint *u, const void *buf, size_t len, co
     }
     nk__deadline deadline = 0;
     for (;;) {
-        ssize_t n = to != NULL ? sendto(u->fd, buf, len, NK__SEND_FLAGS,
-                                        (struct sockaddr *)&ss, sslen)
-                               : send(u->fd, buf, len, NK__SEND_FLAGS);
+        ssize_t n = to != NULL
+                        ? sendto(u->fd, buf, len, NK__SEND_FLAGS, (struct sockaddr *)&ss, sslen)
+                        : send(u->fd, buf, len, NK__SEND_FLAGS);
         if (n >= 0)
             return n;
         int rc = nk__retry(u->fd, POLLOUT, u->timeout_ms, &deadline);
@@ -124,8 +123,8 @@ static ssize_t recv_datagram(nk_udp_endpoint *u, void *buf, size_t cap, nk_addr 
     for (;;) {
         struct sockaddr_storage ss;
         struct iovec iov = {.iov_base = buf, .iov_len = cap};
-        struct msghdr msg = {.msg_name = &ss, .msg_namelen = sizeof ss, .msg_iov = &iov,
-                             .msg_iovlen = 1};
+        struct msghdr msg = {
+            .msg_name = &ss, .msg_namelen = sizeof ss, .msg_iov = &iov, .msg_iovlen = 1};
         ssize_t n = recvmsg(u->fd, &msg, 0);
         if (n >= 0) {
             if (from != NULL)
@@ -138,8 +137,7 @@ static ssize_t recv_datagram(nk_udp_endpoint *u, void *buf, size_t cap, nk_addr 
     }
 }
 
-ssize_t nk_udp_sendto(nk_udp_endpoint *u, const void *buf, size_t len, const char *host,
-                      int port)
+ssize_t nk_udp_sendto(nk_udp_endpoint *u, const void *buf, size_t len, const char *host, int port)
 {
     int rc = check(u);
     if (rc < 0)
