@@ -413,8 +413,8 @@ NK_EXTERN void nk_udp_close(nk_udp_endpoint *u);
 NK_EXTERN int nk_udp_settimeout(nk_udp_endpoint *u, int timeout_ms);
 NK_EXTERN int nk_udp_gettimeout(const nk_udp_endpoint *u);
 
-/* Sends one datagram to host:port (resolved on each call, numeric hosts
- * without a lookup). Returns the bytes sent.
+/* Sends one datagram to host:port, resolved on each call; a name's IPv4
+ * address is used first, as servers bind it first. Returns the bytes sent.
  * Errors: NK_ENULL, NK_ECLOSED, NK_EPORT, NK_EHOSTLEN, NK_EAI(...), NK_ETIMEOUT,
  * -EAGAIN, -EMSGSIZE (datagram too large), socket errors. */
 NK_EXTERN ssize_t nk_udp_sendto(nk_udp_endpoint *u, const void *buf, size_t len, const char *host,

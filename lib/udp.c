@@ -78,7 +78,9 @@ int nk_udp_gettimeout(const nk_udp_endpoint *u)
     return rc < 0 ? rc : u->timeout_ms;
 }
 
-/* Resolves host:port to the first address this socket's family can reach. */
+/* Resolves host:port to one address this socket can reach: the first IPv4
+ * one if any, as named hosts bind IPv4 first (UDP has no refused connect to
+ * fall back on, so "localhost" must meet "localhost" where it also names ::1). */
 static int resolve_peer(const nk_udp_endpoint *u, const char *host, int port, nk_addr *out)
 {
     int rc = nk__check_host_port(host, 0, port);
@@ -88,7 +90,14 @@ static int resolve_peer(const nk_udp_endpoint *u, const char *host, int port, nk
     rc = nk__resolve(host, port, u->family == AF_INET ? AF_INET : AF_UNSPEC, SOCK_DGRAM, 0, &res);
     if (rc < 0)
         return rc;
-    nk__addr_from_sockaddr(out, res->ai_addr, res->ai_addrlen);
+    const struct addrinfo *pick = res;
+    for (const struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
+        if (ai->ai_family == AF_INET) {
+            pick = ai;
+            break;
+        }
+    }
+    nk__addr_from_sockaddr(out, pick->ai_addr, pick->ai_addrlen);
     freeaddrinfo(res);
     return 0;
 }

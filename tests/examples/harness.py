@@ -39,9 +39,11 @@ class Process:
         self.lines = queue.Queue()
         self.seen = []
         self.err = []
-        threading.Thread(target=self._pump, args=(self.proc.stdout, self.lines),
-                         daemon=True).start()
-        threading.Thread(target=self._pump_err, daemon=True).start()
+        self.readers = [threading.Thread(target=self._pump, args=(self.proc.stdout, self.lines),
+                                         daemon=True),
+                        threading.Thread(target=self._pump_err, daemon=True)]
+        for t in self.readers:
+            t.start()
 
     def _pump(self, stream, q):
         for line in stream:
@@ -79,10 +81,13 @@ class Process:
     def wait(self, timeout=10.0):
         """Waits for exit; returns the exit code (fails the test on timeout)."""
         try:
-            return self.proc.wait(timeout=timeout * SLACK)
+            rc = self.proc.wait(timeout=timeout * SLACK)
         except subprocess.TimeoutExpired:
             self.stop()
             raise AssertionError(f"{self.argv[0]}: still running after {timeout} s") from None
+        for t in self.readers:  # stdout and stderr are complete once they end
+            t.join(timeout=5 * SLACK)
+        return rc
 
     def rest(self, timeout=10.0):
         """Waits for exit and returns every remaining stdout line."""
