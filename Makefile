@@ -61,12 +61,16 @@ EXAMPLES := $(patsubst examples/%.c,build/examples/%,$(wildcard examples/*.c))
 MAN3 := $(wildcard docs/man/*.3)
 MAN7 := $(wildcard docs/man/*.7)
 
-.PHONY: all check check-asan check-valgrind check-install check-syscalls check-examples deps \
+.PHONY: all demo check check-asan check-valgrind check-install check-syscalls check-examples deps \
 	install uninstall \
 	clean distclean FORCE
 .DEFAULT_GOAL := all
 
 all: $(STATIC_LIB) $(SHARED_LIB) $(SHARED_LINKS) netkit.pc $(EXAMPLES)
+
+# The guided tour of the examples on loopback (README's first command).
+demo: all
+	@bash examples/demo.sh
 
 # ---- Examples: one program per examples/*.c, linked with the static library ----
 build/examples/%: examples/%.c $(STATIC_LIB) build/flags
