@@ -14,8 +14,12 @@
  *     non-blocking, > 0 is a deadline for the whole call.
  *   - Ports are int so that out-of-range values (-1, 70000) are reported as a
  *     usage error instead of being silently truncated.
- *   - Distinct objects may be used from distinct threads at the same time; one
- *     object must not be used by two threads at once unless a function says so.
+ *   - Distinct objects may be used from distinct threads at the same time. On one
+ *     nk_tcp_client, one thread may receive while another sends, and
+ *     nk_tcp_client_shutdown may be called from any thread (to wake a blocked
+ *     receiver), as with a socket; settimeout and close must not run while
+ *     another call on the same object does. Other objects: one thread at a time,
+ *     unless a function says otherwise.
  */
 #ifndef NETKIT_H
 #define NETKIT_H

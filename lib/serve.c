@@ -14,19 +14,24 @@
 #define NK__BACKOFF_MS 100
 
 /* What the threads of one serve call share; lives on serve's stack. */
+struct job;
+
 struct serve_state {
     pthread_mutex_t lock;
-    pthread_cond_t idle; /* signalled when a thread finishes */
-    nk_tcp_client *open; /* connections whose handler runs */
-    long running;        /* handler threads alive */
+    pthread_cond_t idle;  /* signalled when a thread finishes */
+    nk_tcp_client *open;  /* connections whose handler runs */
+    long running;         /* handler threads alive */
+    struct job *finished; /* threads that are done, waiting to be joined */
 };
 
 struct job {
     struct serve_state *st;
+    pthread_t thread;
     nk_tcp_client *client;
     nk_addr peer;
     nk_tcp_handler handler;
     void *arg;
+    struct job *next; /* on st->finished */
 };
 
 static void link_client(struct serve_state *st, nk_tcp_client *c)
@@ -50,21 +55,38 @@ static void unlink_client(struct serve_state *st, nk_tcp_client *c)
 
 static void *serve_thread(void *p)
 {
-    struct job j = *(struct job *)p;
-    free(p);
-    j.handler(j.client, &j.peer, j.arg);
-    /* Close under the lock, so the shutdown pass never sees a stale fd.
-     * The unlock is this thread's last touch of the shared state. */
-    pthread_mutex_lock(&j.st->lock);
-    unlink_client(j.st, j.client);
-    nk__client_release(j.client);
-    j.st->running--;
-    pthread_cond_broadcast(&j.st->idle);
-    pthread_mutex_unlock(&j.st->lock);
+    struct job *j = p;
+    struct serve_state *st = j->st;
+    j->handler(j->client, &j->peer, j->arg);
+    /* Close under the lock, so the shutdown pass never sees a stale fd, and
+     * hand the job to serve, which joins this thread and frees it. */
+    pthread_mutex_lock(&st->lock);
+    unlink_client(st, j->client);
+    nk__client_release(j->client);
+    j->next = st->finished;
+    st->finished = j;
+    st->running--;
+    pthread_cond_broadcast(&st->idle);
+    pthread_mutex_unlock(&st->lock);
     return NULL;
 }
 
-/* Starts a detached handler thread for c. Returns 0 or a negative code. */
+/* Joins the threads that finished, so none outlives serve or piles up. */
+static void reap(struct serve_state *st)
+{
+    pthread_mutex_lock(&st->lock);
+    struct job *j = st->finished;
+    st->finished = NULL;
+    pthread_mutex_unlock(&st->lock);
+    while (j != NULL) {
+        struct job *next = j->next;
+        pthread_join(j->thread, NULL);
+        free(j);
+        j = next;
+    }
+}
+
+/* Starts a handler thread for c. Returns 0 or a negative code. */
 static int start_thread(struct serve_state *st, nk_tcp_client *c, const nk_addr *peer,
                         nk_tcp_handler handler, void *arg)
 {
@@ -72,17 +94,13 @@ static int start_thread(struct serve_state *st, nk_tcp_client *c, const nk_addr 
     if (j == NULL)
         return -ENOMEM;
     *j = (struct job){.st = st, .client = c, .peer = *peer, .handler = handler, .arg = arg};
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     pthread_mutex_lock(&st->lock);
-    int err = pthread_create(&(pthread_t){0}, &attr, serve_thread, j);
+    int err = pthread_create(&j->thread, NULL, serve_thread, j);
     if (err == 0) {
         link_client(st, c);
         st->running++;
     }
     pthread_mutex_unlock(&st->lock);
-    pthread_attr_destroy(&attr);
     if (err != 0) {
         free(j);
         return -err;
@@ -112,6 +130,7 @@ static void drain(struct serve_state *st, nk_tcp_server *s)
         pthread_cond_timedwait(&st->idle, &st->lock, &until);
     }
     pthread_mutex_unlock(&st->lock);
+    reap(st);
 }
 
 static int is_resource_error(int rc)
@@ -143,7 +162,7 @@ int nk_tcp_server_serve(nk_tcp_server *s, nk_tcp_handler handler, void *arg,
     if (nk__server_stopped(s))
         return -ECANCELED;
 
-    struct serve_state st = {.open = NULL, .running = 0};
+    struct serve_state st = {.open = NULL, .running = 0, .finished = NULL};
     pthread_mutex_init(&st.lock, NULL);
     pthread_cond_init(&st.idle, NULL);
     long served = 0;
@@ -172,6 +191,7 @@ int nk_tcp_server_serve(nk_tcp_server *s, nk_tcp_handler handler, void *arg,
             nk__client_release(c);
             continue;
         }
+        reap(&st);
         rc = start_thread(&st, c, &peer, handler, arg);
         if (rc < 0) {
             /* No thread for it (EAGAIN, ENOMEM): drop this connection, back off. */

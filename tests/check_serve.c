@@ -9,6 +9,7 @@
  * scaled by CK_TIMEOUT_MULTIPLIER (valgrind runs set it to 10).
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -417,6 +418,62 @@ START_TEST(test_server_serve_threads_shutdown_after_clients_waits_for_handlers)
 }
 END_TEST
 
+/* Threads of this process (entries of /proc/self/task). */
+static int count_threads(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    ck_assert_ptr_nonnull(d);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+/* A thread-specific value whose destructor runs after the handler thread's
+ * function has returned and takes 50 ms: only a real join waits for it. */
+static pthread_key_t slow_exit_key;
+static atomic_int slow_exits;
+
+static void slow_exit(void *value)
+{
+    (void)value;
+    tu_sleep_ms(50);
+    atomic_fetch_add(&slow_exits, 1);
+}
+
+static void slow_exit_handler(nk_tcp_client *c, const nk_addr *peer, void *arg)
+{
+    (void)peer;
+    pthread_setspecific(slow_exit_key, arg);
+    char line[64];
+    ssize_t n = nk_tcp_client_recv_line(c, line, sizeof line);
+    if (n > 0)
+        nk_tcp_client_sendall(c, line, (size_t)n, NULL);
+}
+
+START_TEST(test_server_serve_threads_no_handler_thread_outlives_serve)
+{
+    ck_assert_int_eq(pthread_key_create(&slow_exit_key, slow_exit), 0);
+    atomic_store(&slow_exits, 0);
+    int before = count_threads();
+    nk_tcp_server *s = open_server();
+    int port = nk_tcp_server_port(s);
+    server_run r = {.s = s, .handler = slow_exit_handler, .arg = &r, .use_opts = 1,
+                    .opts = {.mode = NK_SERVE_THREADS, .max_clients = 5}};
+    serve_start(&r, 0);
+    echo_clients(port, 5, "joined %d\n");
+    serve_wait(&r, TU_SLACK(5000));
+    tu_assert_code(r.rc, 0);
+    /* serve joined every handler thread, destructors included. */
+    ck_assert_int_eq(atomic_load(&slow_exits), 5);
+    ck_assert_int_eq(count_threads(), before);
+    nk_tcp_server_close(s);
+    pthread_key_delete(slow_exit_key);
+}
+END_TEST
+
 /* ------------------------------------------------------------------------ */
 /* shutdown                                                                 */
 /* ------------------------------------------------------------------------ */
@@ -813,6 +870,7 @@ Suite *suite_serve(void)
     tcase_set_timeout(tc, 40);
     tcase_add_test(tc, test_server_serve_threads_50_concurrent_clients);
     tcase_add_test(tc, test_server_serve_threads_shutdown_after_clients_waits_for_handlers);
+    tcase_add_test(tc, test_server_serve_threads_no_handler_thread_outlives_serve);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("shutdown");

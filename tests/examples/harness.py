@@ -111,6 +111,8 @@ class Process:
                 except ProcessLookupError:
                     pass
                 self.proc.wait(timeout=5)
+        for t in self.readers:  # let them see EOF before their pipes close
+            t.join(timeout=2)
         for s in (self.proc.stdout, self.proc.stderr, self.proc.stdin):
             if s is not None:
                 try:

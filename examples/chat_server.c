@@ -1,0 +1,666 @@
+/*
+ * chat_server.c - the tutorials' chat servers on netkit (demos D3, D13, D15).
+ *
+ *   --mode one    seed 000, gethostname():1042: accepts one client, prints
+ *                 "Received from client: <text>" for each message and replies
+ *                 "Message received"; exits when the client leaves.      (D3)
+ *   --mode named  seed 003, gethostname():12345: sends "Welcome to the chat
+ *                 program! Enter your name:", prints "User <name> has joined
+ *                 the chat.", then "<name> : <message>" for each message and
+ *                 replies "Received"; then the next client, forever.    (D13)
+ *   --mode room   seed 004, 127.0.0.1:8000: a chat room, one thread per
+ *                 client; each line reaches every other client.        (D15)
+ *
+ * In the modes one and named a message is what one recv(1024) returns, as in
+ * the seeds; one trailing newline ("\n" or "\r\n") is left out of what is
+ * printed, so that nc(1) users see the same lines. The name in named mode ends
+ * at the first newline of the first chunk; what follows it is the first
+ * message (so a name and a message sent together are not glued).
+ *
+ * The room's protocol, one line per message:
+ *   server -> client  "Welcome to the chat room! Enter your name:\n"
+ *   client -> server  the name (at most 32 bytes kept; an empty name becomes
+ *                     the client's address, "127.0.0.1:54321")
+ *   server -> others  "* <name> has joined the chat\n"
+ *   client -> server  "<text>\n"  (empty lines are ignored)
+ *   server -> others  "<name>: <text>\n"
+ *   server -> others  "* <name> has left the chat\n" when it leaves (or resets)
+ *   server -> others  "* <name> was dropped (not reading)\n" when more than
+ *                     --max-queue bytes wait for it: it is disconnected
+ *   server -> sender  "* your line was cut to N bytes\n" for a line longer than
+ *                     --max-line: its first N bytes go out, the rest is dropped
+ * Each client has a reader thread (the serve handler: recv_line, then it
+ * queues the line for every other client under the room lock) and a writer
+ * thread (sends its own queue), so a client that stops reading never blocks
+ * anyone else. SIGINT/SIGTERM stop the room cleanly (every client sees the
+ * end of the connection); in the modes one and named Ctrl-C simply ends the
+ * process, as it ends the seeds.
+ *
+ * Build: cc chat_server.c $(pkg-config --cflags --libs netkit) -pthread
+ */
+#include <netkit.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NAME_MAX_LEN 32 /* bytes of a room name kept */
+#define CHUNK 1024      /* the seeds' recv size */
+
+enum mode { MODE_ONE, MODE_NAMED, MODE_ROOM };
+
+struct config {
+    enum mode mode;
+    const char *host; /* NULL: the mode's default */
+    int port;         /* -1: the mode's default */
+    long max_clients; /* 0: forever */
+    size_t max_queue; /* room: bytes that may wait for one client */
+    size_t max_line;  /* room: longest line passed on */
+};
+
+struct room;
+
+/* A client of the room; lives on its reader thread's stack. Every field
+ * below queue is guarded by the room lock. The queue is a ring of
+ * room->max_queue bytes: the writer sends from it without the lock, the
+ * others append behind what it sends. */
+struct member {
+    struct room *room;
+    nk_tcp_client *conn;
+    char name[NAME_MAX_LEN + 1];
+    pthread_t writer;
+    pthread_cond_t wake; /* the writer waits here for bytes or stop */
+    char *queue;
+    size_t start;   /* offset of the first byte not yet sent */
+    size_t queued;  /* bytes queued and not yet sent */
+    int in_room;    /* linked in room->members */
+    int dropped;    /* its queue overflowed; post() removes it */
+    int stop;       /* the writer must end */
+    struct member *next;
+};
+
+struct room {
+    pthread_mutex_t lock;
+    struct member *members;
+    size_t max_queue;
+    size_t max_line;
+};
+
+static const char *progname = "chat_server";
+static nk_tcp_server *server; /* for the signal handler */
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: %s [--mode one|named|room] [--host H] [--port P] [--max-clients N]\n"
+            "       [--max-queue BYTES] [--max-line BYTES]\n"
+            "The tutorials' chat servers.\n"
+            "  --mode one        seed 000 (default): one client; prints 'Received from client: ...'\n"
+            "                    and replies 'Message received'; exits when the client leaves\n"
+            "  --mode named      seed 003: asks for a name, prints '<name> : <message>',\n"
+            "                    replies 'Received'; one client after the other, forever\n"
+            "  --mode room       seed 004: a chat room; each line goes to every other client\n"
+            "                    as '<name>: <line>'; joins, leaves and drops are announced\n"
+            "  --host H          address to bind (default: this machine's name for one and\n"
+            "                    named, 127.0.0.1 for room)\n"
+            "  --port P          port to bind, 0 for an ephemeral one\n"
+            "                    (default 1042, 12345 and 8000)\n"
+            "  --max-clients N   named, room: exit after N clients (0: forever)\n"
+            "  --max-queue BYTES room: a client with more than BYTES waiting for it is\n"
+            "                    dropped (default 65536)\n"
+            "  --max-line BYTES  room: longer lines are cut to BYTES (default 1024)\n"
+            "  --help            show this help\n",
+            progname);
+}
+
+/* Fails with exit status 2 after a bad command line. */
+static void bad_usage(const char *what, const char *value)
+{
+    fprintf(stderr, "%s: %s: '%s'\n", progname, what, value);
+    usage(stderr);
+    exit(2);
+}
+
+static long parse_number(const char *text, long min, long max, const char *what)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (*text == '\0' || *end != '\0' || errno != 0 || v < min || v > max)
+        bad_usage(what, text);
+    return v;
+}
+
+static enum mode parse_mode(const char *text)
+{
+    if (strcmp(text, "one") == 0)
+        return MODE_ONE;
+    if (strcmp(text, "named") == 0)
+        return MODE_NAMED;
+    if (strcmp(text, "room") != 0)
+        bad_usage("unknown mode (one, named or room)", text);
+    return MODE_ROOM;
+}
+
+static void parse_args(int argc, char **argv, struct config *cfg)
+{
+    static const struct option longopts[] = {
+        {"mode", required_argument, NULL, 'M'},
+        {"host", required_argument, NULL, 'h'},
+        {"port", required_argument, NULL, 'p'},
+        {"max-clients", required_argument, NULL, 'm'},
+        {"max-queue", required_argument, NULL, 'q'},
+        {"max-line", required_argument, NULL, 'l'},
+        {"help", no_argument, NULL, 'H'},
+        {NULL, 0, NULL, 0},
+    };
+    int opt;
+    while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 'M':
+            cfg->mode = parse_mode(optarg);
+            break;
+        case 'h':
+            cfg->host = optarg;
+            break;
+        case 'p':
+            cfg->port = (int)parse_number(optarg, 0, 65535, "bad port");
+            break;
+        case 'm':
+            cfg->max_clients = parse_number(optarg, 0, 1000000000L, "bad --max-clients");
+            break;
+        case 'q':
+            cfg->max_queue = (size_t)parse_number(optarg, 1, 1L << 30, "bad --max-queue");
+            break;
+        case 'l':
+            cfg->max_line = (size_t)parse_number(optarg, 1, 1L << 20, "bad --max-line");
+            break;
+        case 'H':
+            usage(stdout);
+            exit(0);
+        default:
+            usage(stderr);
+            exit(2);
+        }
+    }
+    if (optind < argc)
+        bad_usage("unexpected argument", argv[optind]);
+    if (cfg->port < 0)
+        cfg->port = cfg->mode == MODE_ONE ? 1042 : cfg->mode == MODE_NAMED ? 12345 : 8000;
+}
+
+/* Prints "<program>: <message>" for a netkit code. */
+static void report(int code)
+{
+    fprintf(stderr, "%s: %s\n", progname, nk_strerror(code));
+}
+
+/* The length of text without one trailing "\n" or "\r\n". */
+static size_t strip_newline(const char *text, size_t len)
+{
+    if (len > 0 && text[len - 1] == '\n')
+        len--;
+    if (len > 0 && text[len - 1] == '\r')
+        len--;
+    return len;
+}
+
+/* Prints prefix, then len bytes of text (NUL bytes too) and a newline. */
+static void print_line(const char *prefix, const char *text, size_t len)
+{
+    fputs(prefix, stdout);
+    fwrite(text, 1, len, stdout);
+    putchar('\n');
+}
+
+/* ---- --mode one (seed 000) -------------------------------------------- */
+
+/* Receives messages until the client leaves; returns 0 or a netkit code. */
+static int one_client_chat(nk_tcp_client *client)
+{
+    char buf[CHUNK];
+    for (;;) {
+        ssize_t n = nk_tcp_client_recv(client, buf, sizeof buf);
+        if (n <= 0)
+            return (int)n;
+        print_line("Received from client: ", buf, strip_newline(buf, (size_t)n));
+        static const char reply[] = "Message received";
+        int rc = nk_tcp_client_sendall(client, reply, sizeof reply - 1, NULL);
+        if (rc < 0)
+            return rc;
+    }
+}
+
+static int run_one(nk_tcp_server *srv)
+{
+    puts("Server listening...");
+    nk_tcp_client *client;
+    nk_addr peer;
+    int rc = nk_tcp_server_accept(srv, &client, &peer, NK_BLOCK);
+    if (rc < 0)
+        return rc;
+    char tuple[NK_ADDRSTRLEN];
+    rc = nk_addr_tuple(&peer, tuple, sizeof tuple);
+    if (rc >= 0) {
+        printf("Connection Established to address %s\n", tuple);
+        rc = one_client_chat(client);
+    }
+    nk_tcp_client_close(client);
+    return rc;
+}
+
+/* ---- --mode named (seed 003) ------------------------------------------ */
+
+/* Prints and acknowledges one message of the named chat. */
+static int named_message(nk_tcp_client *client, const char *name, const char *text, size_t len)
+{
+    fputs(name, stdout);
+    print_line(" : ", text, strip_newline(text, len));
+    static const char reply[] = "Received";
+    return nk_tcp_client_sendall(client, reply, sizeof reply - 1, NULL);
+}
+
+/* Run by nk_tcp_server_serve for each client, one after the other. */
+static void named_chat(nk_tcp_client *client, const nk_addr *peer, void *arg)
+{
+    (void)arg;
+    char tuple[NK_ADDRSTRLEN], buf[CHUNK + 1], name[CHUNK + 1];
+    int rc = nk_addr_tuple(peer, tuple, sizeof tuple);
+    if (rc < 0)
+        goto fail;
+    printf("Connected by %s\n", tuple);
+    static const char welcome[] = "Welcome to the chat program! Enter your name:";
+    rc = nk_tcp_client_sendall(client, welcome, sizeof welcome - 1, NULL);
+    if (rc < 0)
+        goto fail;
+    ssize_t n = nk_tcp_client_recv(client, buf, CHUNK);
+    if (n < 0) {
+        rc = (int)n;
+        goto fail;
+    }
+    /* The name ends at the first newline; the rest is a first message. */
+    const char *nl = memchr(buf, '\n', (size_t)n);
+    size_t name_len = nl != NULL ? (size_t)(nl - buf) + 1 : (size_t)n;
+    name_len = strip_newline(buf, name_len);
+    memcpy(name, buf, name_len);
+    name[name_len] = '\0';
+    printf("User %s has joined the chat.\n", name);
+    size_t rest = nl != NULL ? (size_t)n - (size_t)(nl + 1 - buf) : 0;
+    if (rest > 0 && (rc = named_message(client, name, nl + 1, rest)) < 0)
+        goto fail;
+    while ((n = nk_tcp_client_recv(client, buf, CHUNK)) > 0) {
+        rc = named_message(client, name, buf, (size_t)n);
+        if (rc < 0)
+            goto fail;
+    }
+    if (n == 0)
+        return;
+    rc = (int)n;
+fail:
+    report(rc);
+}
+
+/* ---- --mode room (seed 004) ------------------------------------------- */
+
+/* Appends a copy of text to m's queue and wakes its writer. Returns -1 when
+ * the queue would exceed the room's limit. Room locked. */
+static int enqueue(struct room *r, struct member *m, const char *text, size_t len)
+{
+    if (m->queued + len > r->max_queue)
+        return -1;
+    size_t end = (m->start + m->queued) % r->max_queue;
+    size_t first = r->max_queue - end < len ? r->max_queue - end : len;
+    memcpy(m->queue + end, text, first);
+    memcpy(m->queue, text + first, len - first); /* wraps around */
+    m->queued += len;
+    pthread_cond_signal(&m->wake);
+    return 0;
+}
+
+/* Queues text for every member but from; marks those that overflow. Room locked. */
+static void deliver(struct room *r, const struct member *from, const char *text, size_t len)
+{
+    for (struct member *m = r->members; m != NULL; m = m->next)
+        if (m != from && !m->dropped && enqueue(r, m, text, len) < 0)
+            m->dropped = 1;
+}
+
+/* Unlinks m from the room and tells its writer to stop. Room locked. */
+static void unlink_member(struct room *r, struct member *m)
+{
+    struct member **p = &r->members;
+    while (*p != m)
+        p = &(*p)->next;
+    *p = m->next;
+    m->in_room = 0;
+    m->stop = 1;
+    pthread_cond_signal(&m->wake);
+}
+
+/* Ends both directions of a connection, so that its threads stop waiting. */
+static void hang_up(nk_tcp_client *conn)
+{
+    int rc = nk_tcp_client_shutdown(conn, SHUT_RDWR);
+    if (rc < 0 && rc != -ENOTCONN) /* ENOTCONN: the peer is already gone */
+        report(rc);
+}
+
+/* Drops (and announces) every member whose queue overflowed, until none
+ * does: the notices may overflow others in turn. Room locked. */
+static void reap(struct room *r)
+{
+    for (;;) {
+        struct member *m = r->members;
+        while (m != NULL && !m->dropped)
+            m = m->next;
+        if (m == NULL)
+            return;
+        unlink_member(r, m);
+        hang_up(m->conn); /* its reader sees the end of the stream and returns */
+        printf("User %s was dropped (not reading).\n", m->name);
+        char notice[NAME_MAX_LEN + 64];
+        int n = snprintf(notice, sizeof notice, "* %s was dropped (not reading)\n", m->name);
+        deliver(r, NULL, notice, (size_t)n);
+    }
+}
+
+/* Sends text to every member but from, then drops those that overflowed. Room locked. */
+static void post(struct room *r, const struct member *from, const char *text, size_t len)
+{
+    deliver(r, from, text, len);
+    reap(r);
+}
+
+/* Sends "name: text" to the others. Returns -1 when me is no longer in the room. */
+static int say(struct member *me, const char *text, size_t len, char *out)
+{
+    struct room *r = me->room;
+    pthread_mutex_lock(&r->lock);
+    int in_room = me->in_room;
+    if (in_room) {
+        size_t nlen = strlen(me->name);
+        memcpy(out, me->name, nlen);
+        memcpy(out + nlen, ": ", 2);
+        memcpy(out + nlen + 2, text, len);
+        out[nlen + 2 + len] = '\n';
+        post(r, me, out, nlen + 3 + len);
+    }
+    pthread_mutex_unlock(&r->lock);
+    return in_room ? 0 : -1;
+}
+
+/* Tells the sender that its line was cut. */
+static void tell_cut(struct member *me)
+{
+    struct room *r = me->room;
+    char notice[64];
+    int n = snprintf(notice, sizeof notice, "* your line was cut to %zu bytes\n", r->max_line);
+    pthread_mutex_lock(&r->lock);
+    if (me->in_room && enqueue(r, me, notice, (size_t)n) < 0) {
+        me->dropped = 1;
+        reap(r);
+    }
+    pthread_mutex_unlock(&r->lock);
+}
+
+/* The writer thread: sends m's queue in order until told to stop. */
+static void *writer_main(void *arg)
+{
+    struct member *m = arg;
+    struct room *r = m->room;
+    pthread_mutex_lock(&r->lock);
+    for (;;) {
+        while (!m->stop && m->queued == 0)
+            pthread_cond_wait(&m->wake, &r->lock);
+        if (m->stop)
+            break;
+        /* Everything up to the end of the ring; others only append meanwhile. */
+        const char *from = m->queue + m->start;
+        size_t len = r->max_queue - m->start < m->queued ? r->max_queue - m->start : m->queued;
+        pthread_mutex_unlock(&r->lock);
+        size_t sent;
+        int rc = nk_tcp_client_sendall(m->conn, from, len, &sent);
+        pthread_mutex_lock(&r->lock);
+        m->start = (m->start + sent) % r->max_queue;
+        m->queued -= sent;
+        if (rc < 0) {
+            /* The client is gone: end its reader too, which then leaves the room. */
+            hang_up(m->conn);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&r->lock);
+    return NULL;
+}
+
+/* Reads the first line, the name, into me->name (cut to NAME_MAX_LEN bytes;
+ * an empty name becomes the peer's address). Returns 1, 0 when the client
+ * left first, or a netkit code. */
+static int read_name(struct member *me, const nk_addr *peer, char *line, size_t cap)
+{
+    ssize_t n = nk_tcp_client_recv_line(me->conn, line, cap);
+    if (n <= 0 && n != -EMSGSIZE)
+        return (int)n;
+    size_t len = n == -EMSGSIZE ? cap - 1 : strip_newline(line, (size_t)n);
+    if (len > NAME_MAX_LEN)
+        len = NAME_MAX_LEN;
+    memcpy(me->name, line, len);
+    me->name[len] = '\0';
+    /* An over-long name line: skip the rest of it. */
+    while (n == -EMSGSIZE)
+        n = nk_tcp_client_recv_line(me->conn, line, cap);
+    if (n <= 0)
+        return (int)n;
+    if (len == 0) {
+        int rc = nk_addr_format(peer, me->name, sizeof me->name);
+        if (rc < 0)
+            return rc;
+    }
+    return 1;
+}
+
+/* Joins the room and announces it. */
+static void join(struct member *me)
+{
+    struct room *r = me->room;
+    char notice[NAME_MAX_LEN + 64];
+    int n = snprintf(notice, sizeof notice, "* %s has joined the chat\n", me->name);
+    pthread_mutex_lock(&r->lock);
+    me->next = r->members;
+    r->members = me;
+    me->in_room = 1;
+    post(r, me, notice, (size_t)n);
+    pthread_mutex_unlock(&r->lock);
+    printf("User %s has joined the chat.\n", me->name);
+}
+
+/* Leaves the room (unless dropped already), announces it and stops the writer. */
+static void leave(struct member *me)
+{
+    struct room *r = me->room;
+    char notice[NAME_MAX_LEN + 64];
+    int n = snprintf(notice, sizeof notice, "* %s has left the chat\n", me->name);
+    pthread_mutex_lock(&r->lock);
+    int was_in = me->in_room;
+    if (was_in) {
+        unlink_member(r, me);
+        post(r, me, notice, (size_t)n);
+    }
+    me->stop = 1;
+    pthread_cond_signal(&me->wake);
+    pthread_mutex_unlock(&r->lock);
+    hang_up(me->conn); /* wakes the writer if it is blocked in sendall */
+    pthread_join(me->writer, NULL);
+    if (was_in)
+        printf("User %s has left the chat.\n", me->name);
+}
+
+/* Passes the member's lines on until it leaves. */
+static void relay_lines(struct member *me, char *line, size_t cap, char *out)
+{
+    size_t max_line = me->room->max_line;
+    int cutting = 0; /* skipping the rest of an over-long line */
+    for (;;) {
+        ssize_t n = nk_tcp_client_recv_line(me->conn, line, cap);
+        if (n == -EMSGSIZE) {
+            /* More than max_line + 1 bytes without a newline. */
+            if (!cutting && (say(me, line, max_line, out) < 0))
+                return;
+            if (!cutting)
+                tell_cut(me);
+            cutting = 1;
+            continue;
+        }
+        if (n <= 0) {
+            if (n < 0 && n != -ECONNRESET && n != -ETIMEDOUT)
+                report((int)n);
+            return;
+        }
+        if (cutting) {
+            cutting = 0; /* the end of the over-long line */
+            continue;
+        }
+        size_t len = strip_newline(line, (size_t)n);
+        if (len == 0)
+            continue;
+        if (len > max_line) {
+            len = max_line;
+            tell_cut(me);
+        }
+        if (say(me, line, len, out) < 0)
+            return;
+    }
+}
+
+/* Run by nk_tcp_server_serve in its own thread for each client: the reader. */
+static void room_client(nk_tcp_client *client, const nk_addr *peer, void *arg)
+{
+    struct member me = {.room = arg, .conn = client};
+    char tuple[NK_ADDRSTRLEN];
+    int rc = nk_addr_tuple(peer, tuple, sizeof tuple);
+    if (rc < 0) {
+        report(rc);
+        return;
+    }
+    printf("Connected by %s\n", tuple);
+    size_t cap = me.room->max_line + 3; /* the line, "\r\n" and the NUL */
+    char *line = malloc(cap);
+    char *out = malloc(NAME_MAX_LEN + 3 + me.room->max_line);
+    me.queue = malloc(me.room->max_queue);
+    static const char welcome[] = "Welcome to the chat room! Enter your name:\n";
+    if (line == NULL || out == NULL || me.queue == NULL)
+        rc = -ENOMEM;
+    /* A chat is interactive: no Nagle delay for the writer's small sends. */
+    else if ((rc = nk_tcp_client_set_nodelay(client, 1)) == 0 &&
+             (rc = nk_tcp_client_sendall(client, welcome, sizeof welcome - 1, NULL)) == 0)
+        rc = read_name(&me, peer, line, cap);
+    if (rc == 1 && (rc = -pthread_cond_init(&me.wake, NULL)) == 0) {
+        rc = -pthread_create(&me.writer, NULL, writer_main, &me);
+        if (rc == 0) {
+            join(&me);
+            relay_lines(&me, line, cap, out);
+            leave(&me);
+        }
+        pthread_cond_destroy(&me.wake);
+    }
+    if (rc < 0 && rc != -EPIPE && rc != -ECONNRESET)
+        report(rc);
+    free(line);
+    free(out);
+    free(me.queue);
+}
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    /* Async-signal-safe; its only failure would be a closed server. */
+    (void)nk_tcp_server_shutdown(server);
+}
+
+static int catch_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGINT, &sa, NULL) < 0 || sigaction(SIGTERM, &sa, NULL) < 0)
+        return -errno;
+    return 0;
+}
+
+static int run_room(nk_tcp_server *srv, const struct config *cfg)
+{
+    struct room room = {.members = NULL, .max_queue = cfg->max_queue, .max_line = cfg->max_line};
+    pthread_mutex_init(&room.lock, NULL);
+    server = srv;
+    int rc = catch_signals();
+    if (rc == 0) {
+        nk_serve_opts opts = {.mode = NK_SERVE_THREADS, .max_clients = cfg->max_clients};
+        rc = nk_tcp_server_serve(srv, room_client, &room, &opts);
+        if (rc == -ECANCELED) /* a signal came before serve started */
+            rc = 0;
+    }
+    pthread_mutex_destroy(&room.lock);
+    return rc;
+}
+
+/* ---- main ------------------------------------------------------------- */
+
+/* Opens the server and prints "listening on HOST:PORT". */
+static int open_server(const struct config *cfg, nk_tcp_server **out)
+{
+    char host[256];
+    const char *bind_host = cfg->host;
+    int rc;
+    if (bind_host == NULL && cfg->mode == MODE_ROOM)
+        bind_host = "127.0.0.1";
+    if (bind_host == NULL) {
+        if ((rc = nk_gethostname(host, sizeof host)) < 0)
+            return rc;
+        bind_host = host;
+    }
+    /* The seeds listen(5); the room takes many clients at once. */
+    nk_tcp_server_opts opts = {.backlog = cfg->mode == MODE_ROOM ? 0 : 5};
+    if ((rc = nk_tcp_server_open(out, bind_host, cfg->port, &opts)) < 0)
+        return rc;
+    nk_addr addr;
+    char text[NK_ADDRSTRLEN];
+    if ((rc = nk_tcp_server_sockname(*out, &addr)) < 0 ||
+        (rc = nk_addr_format(&addr, text, sizeof text)) < 0) {
+        nk_tcp_server_close(*out);
+        return rc;
+    }
+    printf("listening on %s\n", text);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    struct config cfg = {.mode = MODE_ONE, .port = -1, .max_queue = 65536, .max_line = 1024};
+    parse_args(argc, argv, &cfg);
+    nk_tcp_server *srv;
+    int rc = open_server(&cfg, &srv);
+    if (rc < 0) {
+        report(rc);
+        return 1;
+    }
+    if (cfg.mode == MODE_ONE) {
+        rc = run_one(srv);
+    } else if (cfg.mode == MODE_NAMED) {
+        nk_serve_opts opts = {.mode = NK_SERVE_SEQUENTIAL, .max_clients = cfg.max_clients};
+        rc = nk_tcp_server_serve(srv, named_chat, NULL, &opts);
+    } else {
+        rc = run_room(srv, &cfg);
+    }
+    nk_tcp_server_close(srv);
+    if (rc < 0) {
+        report(rc);
+        return 1;
+    }
+    return 0;
+}
