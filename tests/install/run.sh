@@ -43,6 +43,15 @@ if echo "$needed" | grep -q libnetkit; then
 fi
 run "$tmp/outside-static"
 
+# Every example builds outside the tree too, as examples/README.md says.
+for ex in "$top"/examples/*.c; do
+    name=$(basename "$ex" .c)
+    # shellcheck disable=SC2046
+    $CC -Wall -Wextra -o "$tmp/$name" "$ex" $(pkg-config --cflags --libs netkit) -pthread \
+        || { echo "install test: examples/$name.c does not build outside the tree" >&2; exit 1; }
+done
+echo "  every example built against the installed prefix: $(ls "$top"/examples/*.c | wc -l) programs"
+
 echo "install test: make uninstall"
 $MAKE -C "$top" --no-print-directory uninstall "$@" >"$tmp/uninstall.log" 2>&1 \
     || { cat "$tmp/uninstall.log"; exit 1; }
