@@ -100,8 +100,7 @@ static void parse_args(int argc, char **argv, struct config *cfg)
         case 'p':
             errno = 0;
             cfg->port = (int)strtol(optarg, &end, 10);
-            if (*optarg == '\0' || *end != '\0' || errno != 0 || cfg->port < 0 ||
-                cfg->port > 65535)
+            if (*optarg == '\0' || *end != '\0' || errno != 0 || cfg->port < 0 || cfg->port > 65535)
                 bad_usage("bad port", optarg);
             break;
         case 'H':
@@ -247,8 +246,9 @@ int main(int argc, char **argv)
     if (rc >= 0)
         rc = nk_tcp_connect(&conn, target, cfg.port, NK_BLOCK);
     if (rc >= 0)
-        rc = cfg.mode == MODE_ONE ? chat(conn) : cfg.mode == MODE_NAMED ? chat_named(conn)
-                                                                      : chat_room(conn);
+        rc = cfg.mode == MODE_ONE     ? chat(conn)
+             : cfg.mode == MODE_NAMED ? chat_named(conn)
+                                      : chat_room(conn);
     nk_tcp_client_close(conn);
     if (rc < 0) {
         report(rc);

@@ -75,11 +75,11 @@ struct member {
     pthread_t writer;
     pthread_cond_t wake; /* the writer waits here for bytes or stop */
     char *queue;
-    size_t start;   /* offset of the first byte not yet sent */
-    size_t queued;  /* bytes queued and not yet sent */
-    int in_room;    /* linked in room->members */
-    int dropped;    /* its queue overflowed; post() removes it */
-    int stop;       /* the writer must end */
+    size_t start;  /* offset of the first byte not yet sent */
+    size_t queued; /* bytes queued and not yet sent */
+    int in_room;   /* linked in room->members */
+    int dropped;   /* its queue overflowed; post() removes it */
+    int stop;      /* the writer must end */
     struct member *next;
 };
 
@@ -95,26 +95,27 @@ static nk_tcp_server *server; /* for the signal handler */
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: %s [--mode one|named|room] [--host H] [--port P] [--max-clients N]\n"
-            "       [--max-queue BYTES] [--max-line BYTES]\n"
-            "The tutorials' chat servers.\n"
-            "  --mode one        seed 000 (default): one client; prints 'Received from client: ...'\n"
-            "                    and replies 'Message received'; exits when the client leaves\n"
-            "  --mode named      seed 003: asks for a name, prints '<name> : <message>',\n"
-            "                    replies 'Received'; one client after the other, forever\n"
-            "  --mode room       seed 004: a chat room; each line goes to every other client\n"
-            "                    as '<name>: <line>'; joins, leaves and drops are announced\n"
-            "  --host H          address to bind (default: this machine's name for one and\n"
-            "                    named, 127.0.0.1 for room)\n"
-            "  --port P          port to bind, 0 for an ephemeral one\n"
-            "                    (default 1042, 12345 and 8000)\n"
-            "  --max-clients N   named, room: exit after N clients (0: forever)\n"
-            "  --max-queue BYTES room: a client with more than BYTES waiting for it is\n"
-            "                    dropped (default 65536)\n"
-            "  --max-line BYTES  room: longer lines are cut to BYTES (default 1024)\n"
-            "  --help            show this help\n",
-            progname);
+    fprintf(
+        out,
+        "usage: %s [--mode one|named|room] [--host H] [--port P] [--max-clients N]\n"
+        "       [--max-queue BYTES] [--max-line BYTES]\n"
+        "The tutorials' chat servers.\n"
+        "  --mode one        seed 000 (default): one client; prints 'Received from client: ...'\n"
+        "                    and replies 'Message received'; exits when the client leaves\n"
+        "  --mode named      seed 003: asks for a name, prints '<name> : <message>',\n"
+        "                    replies 'Received'; one client after the other, forever\n"
+        "  --mode room       seed 004: a chat room; each line goes to every other client\n"
+        "                    as '<name>: <line>'; joins, leaves and drops are announced\n"
+        "  --host H          address to bind (default: this machine's name for one and\n"
+        "                    named, 127.0.0.1 for room)\n"
+        "  --port P          port to bind, 0 for an ephemeral one\n"
+        "                    (default 1042, 12345 and 8000)\n"
+        "  --max-clients N   named, room: exit after N clients (0: forever)\n"
+        "  --max-queue BYTES room: a client with more than BYTES waiting for it is\n"
+        "                    dropped (default 65536)\n"
+        "  --max-line BYTES  room: longer lines are cut to BYTES (default 1024)\n"
+        "  --help            show this help\n",
+        progname);
 }
 
 /* Fails with exit status 2 after a bad command line. */

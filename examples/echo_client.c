@@ -78,14 +78,10 @@ static int parse_seconds(const char *text)
 static void parse_args(int argc, char **argv, struct config *cfg)
 {
     static const struct option longopts[] = {
-        {"host", required_argument, NULL, 'h'},
-        {"port", required_argument, NULL, 'p'},
-        {"style", required_argument, NULL, 's'},
-        {"chunk", required_argument, NULL, 'c'},
-        {"message", required_argument, NULL, 'M'},
-        {"timeout", required_argument, NULL, 'T'},
-        {"help", no_argument, NULL, 'H'},
-        {NULL, 0, NULL, 0},
+        {"host", required_argument, NULL, 'h'},    {"port", required_argument, NULL, 'p'},
+        {"style", required_argument, NULL, 's'},   {"chunk", required_argument, NULL, 'c'},
+        {"message", required_argument, NULL, 'M'}, {"timeout", required_argument, NULL, 'T'},
+        {"help", no_argument, NULL, 'H'},          {NULL, 0, NULL, 0},
     };
     size_t chunk = 0;
     int opt;
@@ -126,8 +122,8 @@ static void parse_args(int argc, char **argv, struct config *cfg)
         bad_usage("unexpected argument", argv[optind]);
     cfg->chunk = chunk > 0 ? chunk : cfg->style == STYLE_D2 ? 1024 : 16;
     if (cfg->message == NULL)
-        cfg->message = cfg->style == STYLE_D2 ? "Hello, Server!"
-                                              : "This is the message. It will be repeated.";
+        cfg->message =
+            cfg->style == STYLE_D2 ? "Hello, Server!" : "This is the message. It will be repeated.";
 }
 
 /* Prints prefix, then data as Python's repr() of bytes prints it (b'...'). */
@@ -202,8 +198,8 @@ static int exchange(nk_tcp_client *c, const struct config *cfg, unsigned char *b
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
-    struct config cfg = {.host = "localhost", .port = 65432, .style = STYLE_D4,
-                         .timeout_ms = NK_BLOCK};
+    struct config cfg = {
+        .host = "localhost", .port = 65432, .style = STYLE_D4, .timeout_ms = NK_BLOCK};
     parse_args(argc, argv, &cfg);
 
     printf("Connecting to %s port %d\n", cfg.host, cfg.port);

@@ -70,14 +70,10 @@ static long parse_number(const char *text, long min, long max, const char *what)
 static void parse_args(int argc, char **argv, struct config *cfg)
 {
     static const struct option longopts[] = {
-        {"host", required_argument, NULL, 'h'},
-        {"port", required_argument, NULL, 'p'},
-        {"style", required_argument, NULL, 's'},
-        {"chunk", required_argument, NULL, 'c'},
-        {"threads", no_argument, NULL, 't'},
-        {"max-clients", required_argument, NULL, 'm'},
-        {"help", no_argument, NULL, 'H'},
-        {NULL, 0, NULL, 0},
+        {"host", required_argument, NULL, 'h'},  {"port", required_argument, NULL, 'p'},
+        {"style", required_argument, NULL, 's'}, {"chunk", required_argument, NULL, 'c'},
+        {"threads", no_argument, NULL, 't'},     {"max-clients", required_argument, NULL, 'm'},
+        {"help", no_argument, NULL, 'H'},        {NULL, 0, NULL, 0},
     };
     size_t chunk = 0;
     int opt;

@@ -60,30 +60,29 @@ struct scenario {
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "Usage: errors [OPTIONS] [SCENARIO...]\n"
-            "Provokes socket errors and prints each as the tutorial's try/except does,\n"
-            "e.g. 'Socket error: [Errno 98] Address already in use', then the Python\n"
-            "exception class and netkit's code. No scenario: all of them, in turn.\n"
-            "\n"
-            "Scenarios:\n"
-            "      --bind-in-use   bind a second server to the port of a listening one\n"
-            "      --refused       connect where nothing listens\n"
-            "      --timeout       recv on a connection that never gets data\n"
-            "      --gaierror      bind to a name that does not resolve\n"
-            "      --herror        reverse-resolve an address that has no name\n"
-            "      --bad-port      bind to port 70000 (Python's OverflowError)\n"
-            "\n"
-            "Options:\n"
-            "      --host H          the local host to use (default " DEFAULT_HOST ")\n"
-            "      --port P          the port to use (default 65432; 0 = an ephemeral one)\n"
-            "      --timeout-ms MS   the --timeout scenario's timeout (default 200)\n"
-            "      --bad-host NAME   the --gaierror name (default nosuchhost.invalid)\n"
-            "      --unknown-addr A  the --herror address (default 127.0.0.77)\n"
-            "  -h, --help            this text\n"
-            "\n"
-            "Exits 0 when every scenario failed as expected, 1 otherwise, 2 on a bad\n"
-            "command line.\n");
+    fprintf(out, "Usage: errors [OPTIONS] [SCENARIO...]\n"
+                 "Provokes socket errors and prints each as the tutorial's try/except does,\n"
+                 "e.g. 'Socket error: [Errno 98] Address already in use', then the Python\n"
+                 "exception class and netkit's code. No scenario: all of them, in turn.\n"
+                 "\n"
+                 "Scenarios:\n"
+                 "      --bind-in-use   bind a second server to the port of a listening one\n"
+                 "      --refused       connect where nothing listens\n"
+                 "      --timeout       recv on a connection that never gets data\n"
+                 "      --gaierror      bind to a name that does not resolve\n"
+                 "      --herror        reverse-resolve an address that has no name\n"
+                 "      --bad-port      bind to port 70000 (Python's OverflowError)\n"
+                 "\n"
+                 "Options:\n"
+                 "      --host H          the local host to use (default " DEFAULT_HOST ")\n"
+                 "      --port P          the port to use (default 65432; 0 = an ephemeral one)\n"
+                 "      --timeout-ms MS   the --timeout scenario's timeout (default 200)\n"
+                 "      --bad-host NAME   the --gaierror name (default nosuchhost.invalid)\n"
+                 "      --unknown-addr A  the --herror address (default 127.0.0.77)\n"
+                 "  -h, --help            this text\n"
+                 "\n"
+                 "Exits 0 when every scenario failed as expected, 1 otherwise, 2 on a bad\n"
+                 "command line.\n");
 }
 
 /* ---- How Python names the exception ------------------------------------------ */
@@ -142,8 +141,8 @@ static void describe(int code, char *buf, size_t cap)
     const char *name = nk_error_name(code);
     switch (nk_error_kind(code)) {
     case NK_KIND_SOCKET:
-        snprintf(buf, cap, "%s (socket.error): %s, errno %d",
-                 python_oserror(nk_error_errno(code)), name, nk_error_errno(code));
+        snprintf(buf, cap, "%s (socket.error): %s, errno %d", python_oserror(nk_error_errno(code)),
+                 name, nk_error_errno(code));
         break;
     case NK_KIND_TIMEOUT:
         snprintf(buf, cap, "TimeoutError (socket.timeout): %s", name);
@@ -156,8 +155,9 @@ static void describe(int code, char *buf, size_t cap)
         break;
     default:
         snprintf(buf, cap, "%s: %s",
-                 code == NK_EPORT ? "OverflowError" : code == NK_ECLOSED ? "OSError"
-                                                                         : "ValueError",
+                 code == NK_EPORT     ? "OverflowError"
+                 : code == NK_ECLOSED ? "OSError"
+                                      : "ValueError",
                  name);
         break;
     }
@@ -308,8 +308,14 @@ static int parse_int(const char *text, int lo, int hi, int *out)
 /* Fills opt and selected[]; returns 0, 1 for --help (exit 0) or 2 (bad usage). */
 static int parse_args(int argc, char **argv, struct options *opt, int *selected)
 {
-    enum { OPT_HOST = 256, OPT_PORT, OPT_TIMEOUT_MS, OPT_BAD_HOST, OPT_UNKNOWN_ADDR,
-           OPT_SCENARIO = 512 };
+    enum {
+        OPT_HOST = 256,
+        OPT_PORT,
+        OPT_TIMEOUT_MS,
+        OPT_BAD_HOST,
+        OPT_UNKNOWN_ADDR,
+        OPT_SCENARIO = 512
+    };
     static const struct option longopts[] = {
         {"host", required_argument, NULL, OPT_HOST},
         {"port", required_argument, NULL, OPT_PORT},
@@ -362,8 +368,7 @@ static int parse_args(int argc, char **argv, struct options *opt, int *selected)
         }
     }
     if (optind < argc) {
-        fprintf(stderr, "errors: unexpected argument '%s'\nTry 'errors --help'.\n",
-                argv[optind]);
+        fprintf(stderr, "errors: unexpected argument '%s'\nTry 'errors --help'.\n", argv[optind]);
         return 2;
     }
     return 0;

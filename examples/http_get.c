@@ -63,8 +63,8 @@ struct url {
 /* What the headers say about the body. */
 struct framing {
     int status;
-    int chunked;    /* Transfer-Encoding ends with chunked */
-    int has_te;     /* a Transfer-Encoding: Content-Length does not count then */
+    int chunked; /* Transfer-Encoding ends with chunked */
+    int has_te;  /* a Transfer-Encoding: Content-Length does not count then */
     int has_length;
     unsigned long long length;
 };
@@ -154,8 +154,17 @@ static int parse_timeout(const char *text, int *out_ms)
 /* Returns 0, 1 for --help (exit 0) or 2 after a usage message. */
 static int parse_args(int argc, char **argv, struct options *opt)
 {
-    enum { OPT_RAW = 256, OPT_REPR, OPT_HOST, OPT_PORT, OPT_TIMEOUT, OPT_MAX_LINE,
-           OPT_MAX_HEADERS, OPT_MAX_BODY, OPT_BUFSIZE };
+    enum {
+        OPT_RAW = 256,
+        OPT_REPR,
+        OPT_HOST,
+        OPT_PORT,
+        OPT_TIMEOUT,
+        OPT_MAX_LINE,
+        OPT_MAX_HEADERS,
+        OPT_MAX_BODY,
+        OPT_BUFSIZE
+    };
     static const struct option longopts[] = {
         {"raw", no_argument, NULL, OPT_RAW},
         {"repr", no_argument, NULL, OPT_REPR},
@@ -207,8 +216,8 @@ static int parse_args(int argc, char **argv, struct options *opt)
             return 2;
         }
         if (bad)
-            fprintf(stderr, "http_get: bad value '%s' for %s\nTry 'http_get --help'.\n",
-                    optarg, argv[optind - 1]);
+            fprintf(stderr, "http_get: bad value '%s' for %s\nTry 'http_get --help'.\n", optarg,
+                    argv[optind - 1]);
     }
     if (bad)
         return 2;
@@ -298,8 +307,7 @@ static int read_line(nk_tcp_client *c, char *buf, const struct options *opt, siz
 {
     ssize_t n = nk_tcp_client_recv_line(c, buf, opt->max_line + 1);
     if (n == -EMSGSIZE)
-        return fail("a line of the response is longer than %zu bytes (--max-line)",
-                    opt->max_line);
+        return fail("a line of the response is longer than %zu bytes (--max-line)", opt->max_line);
     if (n < 0)
         return fail_nk((int)n);
     if (n == 0 || buf[n - 1] != '\n')
@@ -369,8 +377,8 @@ static int note_header(char *line, struct framing *f)
 }
 
 /* Reads the header lines up to the blank line, printing them when show is set. */
-static int read_headers(nk_tcp_client *c, char *line, const struct options *opt,
-                        struct framing *f, int show)
+static int read_headers(nk_tcp_client *c, char *line, const struct options *opt, struct framing *f,
+                        int show)
 {
     for (size_t count = 0;; count++) {
         size_t len = 0;
@@ -393,8 +401,7 @@ static int read_headers(nk_tcp_client *c, char *line, const struct options *opt,
 }
 
 /* The status line and headers of the final (non-1xx) response. */
-static int read_head(nk_tcp_client *c, char *line, const struct options *opt,
-                     struct framing *f)
+static int read_head(nk_tcp_client *c, char *line, const struct options *opt, struct framing *f)
 {
     for (int interim = 0;; interim++) {
         size_t len = 0;
@@ -507,8 +514,7 @@ static int parse_chunk_size(const char *line, size_t *out)
     return 0;
 }
 
-static int read_chunked(nk_tcp_client *c, char *line, const struct options *opt,
-                        struct body *b)
+static int read_chunked(nk_tcp_client *c, char *line, const struct options *opt, struct body *b)
 {
     for (;;) {
         size_t len = 0, size = 0;

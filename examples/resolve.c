@@ -43,25 +43,24 @@ struct options {
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "Usage: resolve [OPTIONS] [HOST]\n"
-            "Resolves HOST (default " DEFAULT_HOST ") with Python's socket calls.\n"
-            "\n"
-            "  (no mode)           socket.gethostbyname(HOST): one dotted IPv4 address\n"
-            "  -a, --all           socket.getaddrinfo(HOST, PORT): every address, one\n"
-            "                      (family, type, proto, canonname, sockaddr) per line\n"
-            "  -r, --reverse       socket.gethostbyaddr(HOST)[0]: the name of an address\n"
-            "\n"
-            "      --host H        the host (same as the HOST argument)\n"
-            "      --port P        the port for --all (default 0, Python's None)\n"
-            "  -4, -6              --all: IPv4 or IPv6 addresses only\n"
-            "      --type T        --all: stream, dgram or raw only\n"
-            "      --canonname     --all: ask for the canonical name (AI_CANONNAME)\n"
-            "  -h, --help          this text\n"
-            "\n"
-            "Errors print Python's exception text, e.g.\n"
-            "  resolve: [Errno -2] Name or service not known\n"
-            "and exit 1; a bad command line exits 2.\n");
+    fprintf(out, "Usage: resolve [OPTIONS] [HOST]\n"
+                 "Resolves HOST (default " DEFAULT_HOST ") with Python's socket calls.\n"
+                 "\n"
+                 "  (no mode)           socket.gethostbyname(HOST): one dotted IPv4 address\n"
+                 "  -a, --all           socket.getaddrinfo(HOST, PORT): every address, one\n"
+                 "                      (family, type, proto, canonname, sockaddr) per line\n"
+                 "  -r, --reverse       socket.gethostbyaddr(HOST)[0]: the name of an address\n"
+                 "\n"
+                 "      --host H        the host (same as the HOST argument)\n"
+                 "      --port P        the port for --all (default 0, Python's None)\n"
+                 "  -4, -6              --all: IPv4 or IPv6 addresses only\n"
+                 "      --type T        --all: stream, dgram or raw only\n"
+                 "      --canonname     --all: ask for the canonical name (AI_CANONNAME)\n"
+                 "  -h, --help          this text\n"
+                 "\n"
+                 "Errors print Python's exception text, e.g.\n"
+                 "  resolve: [Errno -2] Name or service not known\n"
+                 "and exit 1; a bad command line exits 2.\n");
 }
 
 /* Parses a decimal int in [lo, hi]; returns 0 or -1. */
@@ -128,8 +127,7 @@ static int parse_args(int argc, char **argv, struct options *opt)
             break;
         case OPT_TYPE:
             if (parse_type(optarg, &opt->socktype) < 0) {
-                fprintf(stderr, "resolve: --type wants stream, dgram or raw, not '%s'\n",
-                        optarg);
+                fprintf(stderr, "resolve: --type wants stream, dgram or raw, not '%s'\n", optarg);
                 return 2;
             }
             break;
@@ -220,8 +218,7 @@ static int print_entry(const nk_addrinfo *e)
 static int run_getaddrinfo(const struct options *opt)
 {
     nk_addrinfo *list = NULL;
-    int rc = nk_getaddrinfo(opt->host, opt->port, opt->family, opt->socktype, opt->flags,
-                            &list);
+    int rc = nk_getaddrinfo(opt->host, opt->port, opt->family, opt->socktype, opt->flags, &list);
     for (const nk_addrinfo *e = list; rc >= 0 && e != NULL; e = e->next)
         rc = print_entry(e);
     nk_freeaddrinfo(list);
@@ -231,9 +228,8 @@ static int run_getaddrinfo(const struct options *opt)
 static int run_lookup(const struct options *opt)
 {
     char text[1025];
-    int rc = opt->mode == MODE_GETHOSTBYADDR
-                 ? nk_gethostbyaddr(opt->host, text, sizeof text)
-                 : nk_gethostbyname(opt->host, text, sizeof text);
+    int rc = opt->mode == MODE_GETHOSTBYADDR ? nk_gethostbyaddr(opt->host, text, sizeof text)
+                                             : nk_gethostbyname(opt->host, text, sizeof text);
     if (rc < 0)
         return rc;
     printf("%s\n", text);

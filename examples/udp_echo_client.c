@@ -71,12 +71,9 @@ static int parse_seconds(const char *text)
 static void parse_args(int argc, char **argv, struct config *cfg)
 {
     static const struct option longopts[] = {
-        {"host", required_argument, NULL, 'h'},
-        {"port", required_argument, NULL, 'p'},
-        {"message", required_argument, NULL, 'M'},
-        {"timeout", required_argument, NULL, 'T'},
-        {"help", no_argument, NULL, 'H'},
-        {NULL, 0, NULL, 0},
+        {"host", required_argument, NULL, 'h'},    {"port", required_argument, NULL, 'p'},
+        {"message", required_argument, NULL, 'M'}, {"timeout", required_argument, NULL, 'T'},
+        {"help", no_argument, NULL, 'H'},          {NULL, 0, NULL, 0},
     };
     int opt;
     while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -152,7 +149,8 @@ static int exchange(nk_udp_endpoint *u, const struct config *cfg)
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
-    struct config cfg = {.host = "localhost", .port = 65432,
+    struct config cfg = {.host = "localhost",
+                         .port = 65432,
                          .message = "This is the message. It will be repeated.",
                          .timeout_ms = 5000};
     parse_args(argc, argv, &cfg);

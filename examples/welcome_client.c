@@ -169,8 +169,8 @@ static int run(const struct config *cfg)
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
-    struct config cfg = {.style = &styles[1], .host = NULL, .port = -1, .bufsize = 0,
-                         .timeout_ms = NK_BLOCK};
+    struct config cfg = {
+        .style = &styles[1], .host = NULL, .port = -1, .bufsize = 0, .timeout_ms = NK_BLOCK};
     parse_args(argc, argv, &cfg);
     int rc = run(&cfg);
     if (rc < 0) {

@@ -27,9 +27,9 @@
 struct style {
     const char *name;
     int port;
-    int backlog;         /* the seed's listen() argument */
-    long max_clients;    /* 0 = forever */
-    const char *waiting; /* printed before each accept, or NULL */
+    int backlog;           /* the seed's listen() argument */
+    long max_clients;      /* 0 = forever */
+    const char *waiting;   /* printed before each accept, or NULL */
     const char *connected; /* printed before the peer's address tuple */
     const char *message;   /* sent to each client, or NULL */
 };

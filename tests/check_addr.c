@@ -207,8 +207,8 @@ END_TEST
 
 START_TEST(test_addr_parse_format_roundtrip)
 {
-    static const char *texts[] = {"127.0.0.1:80", "10.1.2.3:0", "[::1]:8080",
-                                  "[2001:db8::5]:65535", "0.0.0.0:1"};
+    static const char *texts[] = {"127.0.0.1:80", "10.1.2.3:0", "[::1]:8080", "[2001:db8::5]:65535",
+                                  "0.0.0.0:1"};
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
         nk_addr a;
         char out[NK_ADDRSTRLEN];
@@ -245,7 +245,7 @@ START_TEST(test_addr_format_small_buffer_ebufsize)
     char buf[32];
     memset(buf, 'X', sizeof buf);
     tu_assert_code(nk_addr_format(&a, buf, 12), NK_EBUFSIZE); /* no room for the NUL */
-    ck_assert_int_eq(buf[12], 'X');                          /* nothing past cap */
+    ck_assert_int_eq(buf[12], 'X');                           /* nothing past cap */
     tu_assert_code(nk_addr_format(&a, buf, 0), NK_EBUFSIZE);
     ck_assert_int_eq(nk_addr_format(&a, buf, 13), 12);
     ck_assert_str_eq(buf, "127.0.0.1:80");

@@ -55,7 +55,7 @@ END_TEST
 
 START_TEST(test_error_kind_usage_own_codes)
 {
-    const int codes[] = {NK_EINVAL, NK_ENULL,    NK_EPORT,    NK_ECLOSED,
+    const int codes[] = {NK_EINVAL,  NK_ENULL,    NK_EPORT,   NK_ECLOSED,
                          NK_EHANDLE, NK_EHOSTLEN, NK_EBUFSIZE};
     for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
         ck_assert_msg(nk_error_kind(codes[i]) == NK_KIND_USAGE, "code %d (%s): kind %d", codes[i],
@@ -355,8 +355,7 @@ START_TEST(test_version_get_matches_header)
     ck_assert_ptr_nonnull(nk_version());
     ck_assert_str_eq(nk_version(), NK_VERSION_STRING);
     char want[32];
-    snprintf(want, sizeof want, "%d.%d.%d", NK_VERSION_MAJOR, NK_VERSION_MINOR,
-             NK_VERSION_PATCH);
+    snprintf(want, sizeof want, "%d.%d.%d", NK_VERSION_MAJOR, NK_VERSION_MINOR, NK_VERSION_PATCH);
     ck_assert_str_eq(NK_VERSION_STRING, want);
 }
 END_TEST

@@ -448,8 +448,7 @@ static void *resolve_worker_main(void *arg)
         char buf[1024];
         if (nk_gethostbyname("localhost", buf, sizeof buf) != 9 || strcmp(buf, "127.0.0.1") != 0)
             w->failures++;
-        if (nk_gethostbyaddr("127.0.0.1", buf, sizeof buf) <= 0 ||
-            strcmp(buf, w->want_name) != 0)
+        if (nk_gethostbyaddr("127.0.0.1", buf, sizeof buf) <= 0 || strcmp(buf, w->want_name) != 0)
             w->failures++;
         nk_addrinfo *list = NULL;
         int n = nk_getaddrinfo("127.0.0.1", 80, AF_INET, SOCK_STREAM, 0, &list);

@@ -139,8 +139,8 @@ typedef struct echo_state {
     atomic_int active;
     atomic_int max_active;
     atomic_int errors;
-    long hold_ms;         /* sleep before echoing */
-    long linger_ms;       /* sleep after echoing, before returning */
+    long hold_ms;                     /* sleep before echoing */
+    long linger_ms;                   /* sleep after echoing, before returning */
     nk_tcp_server *stop_after_server; /* shut this server down after stop_after clients */
     int stop_after;
     nk_addr first_peer;
@@ -181,7 +181,10 @@ START_TEST(test_server_serve_sequential_max_clients_returns_0)
     int port = nk_tcp_server_port(s);
     echo_state st;
     memset(&st, 0, sizeof st);
-    server_run r = {.s = s, .handler = echo_handler, .arg = &st, .use_opts = 1,
+    server_run r = {.s = s,
+                    .handler = echo_handler,
+                    .arg = &st,
+                    .use_opts = 1,
                     .opts = {.mode = NK_SERVE_SEQUENTIAL, .max_clients = 3}};
     serve_start(&r, 0);
     echo_clients(port, 3, "sequential client %d\n");
@@ -208,7 +211,10 @@ START_TEST(test_server_serve_sequential_one_at_a_time)
     echo_state st;
     memset(&st, 0, sizeof st);
     st.hold_ms = 30;
-    server_run r = {.s = s, .handler = echo_handler, .arg = &st, .use_opts = 1,
+    server_run r = {.s = s,
+                    .handler = echo_handler,
+                    .arg = &st,
+                    .use_opts = 1,
                     .opts = {.mode = NK_SERVE_SEQUENTIAL, .max_clients = 3}};
     serve_start(&r, 0);
     /* three clients connected and sending at once */
@@ -236,7 +242,10 @@ START_TEST(test_server_serve_handler_peer_equals_client_sockname)
     nk_tcp_server *s = open_server();
     echo_state st;
     memset(&st, 0, sizeof st);
-    server_run r = {.s = s, .handler = echo_handler, .arg = &st, .use_opts = 1,
+    server_run r = {.s = s,
+                    .handler = echo_handler,
+                    .arg = &st,
+                    .use_opts = 1,
                     .opts = {.mode = NK_SERVE_SEQUENTIAL, .max_clients = 1}};
     serve_start(&r, 0);
     nk_tcp_client *c = NULL;
@@ -351,7 +360,8 @@ static void *client_job_main(void *arg)
 {
     client_job *j = arg;
     char line[64];
-    snprintf(line, sizeof line, "client %02d says %08x\n", j->idx, (unsigned)(j->idx * 2654435761u));
+    snprintf(line, sizeof line, "client %02d says %08x\n", j->idx,
+             (unsigned)(j->idx * 2654435761u));
     j->err = echo_once(j->port, line, NULL);
     return NULL;
 }
@@ -365,7 +375,10 @@ START_TEST(test_server_serve_threads_50_concurrent_clients)
     pthread_cond_init(&m.cv, NULL);
     m.target = NCLIENTS;
     m.wait_ms = TU_SLACK(10000);
-    server_run r = {.s = s, .handler = meet_handler, .arg = &m, .use_opts = 1,
+    server_run r = {.s = s,
+                    .handler = meet_handler,
+                    .arg = &m,
+                    .use_opts = 1,
                     .opts = {.mode = NK_SERVE_THREADS, .max_clients = NCLIENTS}};
     serve_start(&r, 0);
 
@@ -403,7 +416,10 @@ START_TEST(test_server_serve_threads_shutdown_after_clients_waits_for_handlers)
     echo_state st;
     memset(&st, 0, sizeof st);
     st.linger_ms = (long)TU_SLACK(300); /* handlers still run when shutdown comes */
-    server_run r = {.s = s, .handler = echo_handler, .arg = &st, .use_opts = 1,
+    server_run r = {.s = s,
+                    .handler = echo_handler,
+                    .arg = &st,
+                    .use_opts = 1,
                     .opts = {.mode = NK_SERVE_THREADS, .max_clients = 0}};
     serve_start(&r, 0);
     echo_clients(port, 10, "threaded %d\n");
@@ -460,7 +476,10 @@ START_TEST(test_server_serve_threads_no_handler_thread_outlives_serve)
     int before = count_threads();
     nk_tcp_server *s = open_server();
     int port = nk_tcp_server_port(s);
-    server_run r = {.s = s, .handler = slow_exit_handler, .arg = &r, .use_opts = 1,
+    server_run r = {.s = s,
+                    .handler = slow_exit_handler,
+                    .arg = &r,
+                    .use_opts = 1,
                     .opts = {.mode = NK_SERVE_THREADS, .max_clients = 5}};
     serve_start(&r, 0);
     echo_clients(port, 5, "joined %d\n");
@@ -483,7 +502,10 @@ static void shutdown_while_accepting(int mode)
     nk_tcp_server *s = open_server();
     echo_state st;
     memset(&st, 0, sizeof st);
-    server_run r = {.s = s, .handler = echo_handler, .arg = &st, .use_opts = 1,
+    server_run r = {.s = s,
+                    .handler = echo_handler,
+                    .arg = &st,
+                    .use_opts = 1,
                     .opts = {.mode = mode, .max_clients = 0}};
     serve_start(&r, 0);
     tu_sleep_ms(100); /* serve is blocked in accept */
@@ -545,7 +567,10 @@ static void shutdown_from_signal(int mode)
     sigaddset(&usr1, SIGUSR1);
     pthread_sigmask(SIG_BLOCK, &usr1, &old_mask);
 
-    server_run r = {.s = s, .handler = echo_handler, .arg = &st, .use_opts = 1,
+    server_run r = {.s = s,
+                    .handler = echo_handler,
+                    .arg = &st,
+                    .use_opts = 1,
                     .opts = {.mode = mode, .max_clients = 0}};
     serve_start(&r, SIGUSR1);
     /* serve works before the signal */
@@ -610,7 +635,10 @@ START_TEST(test_server_serve_threads_shutdown_unblocks_idle_handler)
     idle_state st;
     memset(&st, 0, sizeof st);
     st.recv_rc = 12345;
-    server_run r = {.s = s, .handler = idle_handler, .arg = &st, .use_opts = 1,
+    server_run r = {.s = s,
+                    .handler = idle_handler,
+                    .arg = &st,
+                    .use_opts = 1,
                     .opts = {.mode = NK_SERVE_THREADS, .max_clients = 0}};
     serve_start(&r, 0);
     nk_tcp_client *c = NULL;
@@ -635,7 +663,10 @@ START_TEST(test_server_serve_after_shutdown_ecanceled)
     echo_state st;
     memset(&st, 0, sizeof st);
     tu_assert_code(nk_tcp_server_shutdown(s), 0);
-    server_run r = {.s = s, .handler = echo_handler, .arg = &st, .use_opts = 1,
+    server_run r = {.s = s,
+                    .handler = echo_handler,
+                    .arg = &st,
+                    .use_opts = 1,
                     .opts = {.mode = NK_SERVE_THREADS, .max_clients = 0}};
     serve_start(&r, 0);
     serve_wait(&r, TU_SLACK(2000));
@@ -677,7 +708,10 @@ START_TEST(test_server_serve_bad_mode_einval)
     memset(&st, 0, sizeof st);
     const int modes[] = {7, -1, 2};
     for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
-        server_run r = {.s = s, .handler = echo_handler, .arg = &st, .use_opts = 1,
+        server_run r = {.s = s,
+                        .handler = echo_handler,
+                        .arg = &st,
+                        .use_opts = 1,
                         .opts = {.mode = modes[i], .max_clients = 1}};
         serve_start(&r, 0);
         serve_wait(&r, TU_SLACK(2000));
@@ -685,7 +719,10 @@ START_TEST(test_server_serve_bad_mode_einval)
     }
     ck_assert_int_eq(ld(&st.served), 0);
     /* the server is still fine: a valid serve works afterwards */
-    server_run ok = {.s = s, .handler = echo_handler, .arg = &st, .use_opts = 1,
+    server_run ok = {.s = s,
+                     .handler = echo_handler,
+                     .arg = &st,
+                     .use_opts = 1,
                      .opts = {.mode = NK_SERVE_SEQUENTIAL, .max_clients = 1}};
     serve_start(&ok, 0);
     const char *err = echo_once(nk_tcp_server_port(s), "still ok\n", NULL);
@@ -704,8 +741,8 @@ typedef struct closed_calls {
     int called;
     int twice;    /* close again after the first close */
     int probe_fd; /* opened right after the close: takes the freed fd number */
-    long send, sendall, recv, recv_exact, recv_line, settimeout, gettimeout, shutdown,
-        nodelay, keepalive, peername, sockname, fd;
+    long send, sendall, recv, recv_exact, recv_line, settimeout, gettimeout, shutdown, nodelay,
+        keepalive, peername, sockname, fd;
 } closed_calls;
 
 static void closing_handler(nk_tcp_client *c, const nk_addr *peer, void *arg)
@@ -742,7 +779,10 @@ static void handler_closes_client(int mode, int twice)
     closed_calls cc;
     memset(&cc, 0, sizeof cc);
     cc.twice = twice;
-    server_run r = {.s = s, .handler = closing_handler, .arg = &cc, .use_opts = 1,
+    server_run r = {.s = s,
+                    .handler = closing_handler,
+                    .arg = &cc,
+                    .use_opts = 1,
                     .opts = {.mode = mode, .max_clients = 1}};
     serve_start(&r, 0);
     nk_tcp_client *c = NULL;
@@ -809,7 +849,10 @@ static void serve_no_fd_leak(int mode)
     int with_server = tu_count_fds();
     echo_state st;
     memset(&st, 0, sizeof st);
-    server_run r = {.s = s, .handler = echo_handler, .arg = &st, .use_opts = 1,
+    server_run r = {.s = s,
+                    .handler = echo_handler,
+                    .arg = &st,
+                    .use_opts = 1,
                     .opts = {.mode = mode, .max_clients = 10}};
     serve_start(&r, 0);
     echo_clients(port, 10, "fd check\n");
@@ -839,7 +882,10 @@ START_TEST(test_server_serve_shutdown_then_close_no_fd_leak)
     nk_tcp_server *s = open_server();
     idle_state st;
     memset(&st, 0, sizeof st);
-    server_run r = {.s = s, .handler = idle_handler, .arg = &st, .use_opts = 1,
+    server_run r = {.s = s,
+                    .handler = idle_handler,
+                    .arg = &st,
+                    .use_opts = 1,
                     .opts = {.mode = NK_SERVE_THREADS, .max_clients = 0}};
     serve_start(&r, 0);
     nk_tcp_client *c = NULL;

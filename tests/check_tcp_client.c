@@ -1175,8 +1175,10 @@ START_TEST(test_client_sendall_blocking_signal_storm_completes)
     tu_assert_code(nk_tcp_client_settimeout(p.cli, NK_BLOCK), 0);
     tu_assert_code(nk_tcp_client_settimeout(p.peer, (int)TU_SLACK(10000)), 0);
     int small = 65536;
-    ck_assert_int_eq(setsockopt(nk_tcp_client_fd(p.cli), SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
-    ck_assert_int_eq(setsockopt(nk_tcp_client_fd(p.peer), SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
+    ck_assert_int_eq(
+        setsockopt(nk_tcp_client_fd(p.cli), SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
+    ck_assert_int_eq(
+        setsockopt(nk_tcp_client_fd(p.peer), SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
     slow_reader r = {.c = p.peer, .expect = len, .start_delay_ms = 200};
     tu_storm st;
     tu_storm_start(&st, 1000);

@@ -27,8 +27,8 @@
 /* ------------------------------------------------------------------------ */
 
 /* Connects a client to host:port, accepts it on s; checks the pair's addresses. */
-static void connect_accept(nk_tcp_server *s, const char *host, nk_tcp_client **c,
-                           nk_tcp_client **a, nk_addr *peer)
+static void connect_accept(nk_tcp_server *s, const char *host, nk_tcp_client **c, nk_tcp_client **a,
+                           nk_addr *peer)
 {
     tu_assert_code(nk_tcp_connect(c, host, nk_tcp_server_port(s), (int)TU_SLACK(5000)), 0);
     tu_assert_code(nk_tcp_server_accept(s, a, peer, (int)TU_SLACK(5000)), 0);
