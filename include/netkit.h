@@ -106,8 +106,8 @@ enum nk_own_error {
 NK_EXTERN int nk_error_kind(int code);
 
 /* The errno a socket-kind code carries (ECONNREFUSED for -ECONNREFUSED), EBADF
- * for NK_ECLOSED, ETIMEDOUT for NK_ETIMEOUT (Python's socket.timeout has the
- * same errno); 0 for every other code. */
+ * for NK_ECLOSED, ETIMEDOUT for NK_ETIMEOUT (for C callers that need an errno;
+ * Python's socket.timeout has errno None); 0 for every other code. */
 NK_EXTERN int nk_error_errno(int code);
 
 /* The EAI_xxx code an address-resolution code carries, with the sign the

@@ -256,13 +256,13 @@ _INT_MAX = 2**31 - 1
 _NAME_MAX = 1025       # NI_MAXHOST: room for any host name netkit returns
 _ADDRSTRLEN = 128      # NK_ADDRSTRLEN
 _SLICE_MS = 250        # how long a main-thread wait goes without checking signals
+_KEEP_MAX = 65537      # receive buffers up to this size are kept between calls
 _MAIN_IDENT = threading.main_thread().ident
 
 # The C functions used on hot paths, looked up once.
 _c_send = _nk.nk_tcp_client_send
 _c_sendall = _nk.nk_tcp_client_sendall
 _c_recv = _nk.nk_tcp_client_recv
-_string_at = ctypes.string_at
 _byref = ctypes.byref
 
 
@@ -301,7 +301,7 @@ def _error(code, what=None):
         return _socket.herror(_nk.nk_error_herrno(code), _text(code))
     # Usage errors: what Python raises for the same bad argument.
     if code in (NK_ECLOSED, NK_EHANDLE):
-        return OSError(_errno.EBADF, os.strerror(_errno.EBADF))
+        return _ebadf()
     if code == NK_EPORT:
         return OverflowError(f"{what}(): {_text(code)}" if what else _text(code))
     if code == NK_EHOSTLEN:
@@ -464,7 +464,7 @@ def _out_buffer(buffer, nbytes, what):
     if nbytes == 0:
         nbytes = view.nbytes
     elif nbytes > view.nbytes:
-        raise ValueError(f"buffer too small for requested bytes")
+        raise ValueError("buffer too small for requested bytes")
     return (ctypes.c_char * view.nbytes).from_buffer(view), nbytes
 
 
@@ -485,9 +485,9 @@ def _addr_tuple(addr):
         return (host, port)
     host = host.split("%", 1)[0]  # as Python: the scope is the tuple's 4th item
     # struct sockaddr_in6: sin6_flowinfo (network order) at 4, sin6_scope_id at 24.
-    base = ctypes.addressof(addr)
-    flowinfo = int.from_bytes(_string_at(base + 4, 4), "big")
-    scope_id = int.from_bytes(_string_at(base + 24, 4), sys.byteorder)
+    raw = bytes(addr)
+    flowinfo = int.from_bytes(raw[4:8], "big")
+    scope_id = int.from_bytes(raw[24:28], sys.byteorder)
     return (host, port, flowinfo, scope_id)
 
 
@@ -641,14 +641,7 @@ class _Object:
     def getsockname(self):
         """The local address as Python's tuple."""
         addr = NkAddr()
-        h = self._h
-        ptr = h.enter()
-        try:
-            rc = self._SOCKNAME(ptr, _byref(addr))
-        finally:
-            h.leave()
-        if rc < 0:
-            raise _error(rc)
+        self._call(self._SOCKNAME, _byref(addr))
         return _addr_tuple(addr)
 
     def gettimeout(self):
@@ -715,7 +708,7 @@ class TcpClient(_Object):
     def _wrap(cls, ptr, timeout, owned=True):
         self = object.__new__(cls)
         self._init(ptr, timeout, owned)
-        self._rbuf = None  # a receive buffer kept between calls
+        self._rbufs = []  # a receive buffer kept between calls (list.pop is atomic)
         return self
 
     @staticmethod
@@ -764,15 +757,15 @@ class TcpClient(_Object):
 
     # -- receiving -------------------------------------------------------
     def _take_buffer(self, n):
-        buf = self._rbuf
-        if buf is not None and len(buf) >= n:
-            self._rbuf = None  # another thread receiving meanwhile makes its own
-            return buf
-        return ctypes.create_string_buffer(max(n, 1))
+        try:
+            buf = self._rbufs.pop()  # another thread receiving meanwhile makes its own
+        except IndexError:
+            return ctypes.create_string_buffer(max(n, 1))
+        return buf if len(buf) >= n else ctypes.create_string_buffer(max(n, 1))
 
     def _give_buffer(self, buf):
-        if len(buf) <= 65536:
-            self._rbuf = buf
+        if len(buf) <= _KEEP_MAX and not self._rbufs:
+            self._rbufs.append(buf)
 
     def _receive(self, fn, n):
         buf = self._take_buffer(n)
@@ -786,17 +779,18 @@ class TcpClient(_Object):
             raise _ebadf()  # closed by another thread during the call
         if rc < 0:
             raise _error(rc)
-        data = _string_at(buf, rc)
+        data = buf[:rc]
         self._give_buffer(buf)
         return data
 
     def recv(self, bufsize):
         """Up to bufsize bytes; b'' once the peer has closed its side."""
         n = bufsize if type(bufsize) is int and bufsize >= 0 else _bufsize(bufsize, "recv")
-        buf = self._rbuf
-        if buf is not None and len(buf) >= n:
-            self._rbuf = None  # another thread receiving meanwhile makes its own
-        else:
+        try:
+            buf = self._rbufs.pop()  # another thread receiving meanwhile makes its own
+            if len(buf) < n:
+                buf = ctypes.create_string_buffer(n)
+        except IndexError:
             buf = ctypes.create_string_buffer(max(n, 1))
         h = self._h
         ptr = h.enter()
@@ -808,9 +802,9 @@ class TcpClient(_Object):
             raise _ebadf()  # closed by another thread during the call
         if rc < 0:
             raise _error(rc)
-        data = _string_at(buf, rc)
-        if n <= 65536:
-            self._rbuf = buf
+        data = buf[:rc]
+        if len(buf) <= _KEEP_MAX and not self._rbufs:
+            self._rbufs.append(buf)
         return data
 
     def recv_into(self, buffer, nbytes=0):
@@ -845,11 +839,11 @@ class TcpClient(_Object):
             raise _ebadf()
         if rc == -_errno.EMSGSIZE:
             exc = _error(rc)
-            exc.data = _string_at(buf, maxlen)
+            exc.data = buf[:maxlen]
             raise exc
         if rc < 0:
             raise _error(rc)
-        data = _string_at(buf, rc)
+        data = buf[:rc]
         self._give_buffer(buf)
         return data
 
@@ -963,13 +957,14 @@ class TcpServer(_Object):
         # In the main thread, wait in slices so that Ctrl-C (a Python signal
         # handler) runs between them; accept takes its timeout per call, so
         # slicing costs the object nothing.
-        deadline = None if ms < 0 else _monotonic_ms() + ms
+        deadline = None if ms < 0 else time.monotonic() + ms / 1000
         while True:
             step = _SLICE_MS
             if deadline is not None:
-                step = min(step, max(deadline - _monotonic_ms(), 0))
-                if step == 0:
+                left_ms = (deadline - time.monotonic()) * 1000
+                if left_ms <= 0:
                     return NK_ETIMEOUT
+                step = min(step, math.ceil(left_ms))
             rc = _nk.nk_tcp_server_accept(ptr, _byref(out), _byref(peer), step)
             if rc != NK_ETIMEOUT:
                 return rc
@@ -1128,10 +1123,6 @@ class TcpServer(_Object):
                 handle.leave()
 
 
-def _monotonic_ms():
-    return int(time.monotonic() * 1000)
-
-
 def create_server(address, *, family=AF_UNSPEC, backlog=None, reuse_port=False,
                   dualstack_ipv6=False):
     """A listening TcpServer on (host, port), like socket.create_server.
@@ -1232,12 +1223,12 @@ class UdpEndpoint(_Object):
         host, port = _address(address, "sendto")
         host = _host(host)
         port = _port(port, "sendto")
-        return self._call_io(_nk.nk_udp_sendto, buf, n, host, port, what="sendto")
+        return self._call(_nk.nk_udp_sendto, buf, n, host, port)
 
     def send(self, data):
         """Sends one datagram to the connected peer."""
         buf, n = _in_buffer(data)
-        return self._call_io(_nk.nk_udp_send, buf, n)
+        return self._call(_nk.nk_udp_send, buf, n)
 
     def _wait_readable(self, ptr):
         # A blocking receive in the main thread waits in poll() here, where
@@ -1267,7 +1258,7 @@ class UdpEndpoint(_Object):
             raise _ebadf()
         if rc < 0:
             raise _error(rc)
-        return _string_at(buf, rc), _addr_tuple(sender)
+        return buf[:rc], _addr_tuple(sender)
 
     def recv(self, bufsize):
         """One datagram of up to bufsize bytes (from the connected peer)."""
@@ -1284,31 +1275,20 @@ class UdpEndpoint(_Object):
             raise _ebadf()
         if rc < 0:
             raise _error(rc)
-        return _string_at(buf, rc)
+        return buf[:rc]
 
     def connect(self, address):
         """Sets the default peer: send() goes there, only its datagrams arrive."""
         host, port = _address(address, "connect")
         host = _host(host)
         port = _port(port, "connect")
-        self._call_io(_nk.nk_udp_connect, host, port, what="connect")
+        self._call(_nk.nk_udp_connect, host, port)
 
     def getpeername(self):
         """The connected peer's address; OSError(ENOTCONN) when not connected."""
         addr = NkAddr()
         self._call(_nk.nk_udp_peername, _byref(addr))
         return _addr_tuple(addr)
-
-    def _call_io(self, fn, *args, what=None):
-        h = self._h
-        ptr = h.enter()
-        try:
-            rc = fn(ptr, *args)
-        finally:
-            h.leave()
-        if rc < 0:
-            raise (_ebadf() if h.ptr is None else _error(rc, what))
-        return rc
 
 
 # ---------------------------------------------------------------------------

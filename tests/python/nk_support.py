@@ -5,7 +5,6 @@ the build tree unless NETKIT_LIBRARY says otherwise). Every network test runs
 on 127.0.0.1 or ::1 with port 0; every wait is bounded; every thread is joined.
 """
 import os
-import select
 import socket
 import sys
 import threading
@@ -54,12 +53,6 @@ def assert_same_error(test, mine, python):
     test.assertEqual(mine.args, python.args)
     test.assertEqual(getattr(mine, "errno", None), getattr(python, "errno", None))
     test.assertEqual(str(mine), str(python))
-
-
-def wait_readable(fd, timeout=5.0):
-    ready, _, _ = select.select([fd], [], [], timeout * SLACK)
-    if not ready:
-        raise AssertionError(f"fd {fd} not readable within {timeout} s")
 
 
 class Threads:
@@ -133,3 +126,18 @@ def hanging_listener(test):
             return listener, port
     raise unittest.SkipTest("this system completes every connect to a full listener; "
                             "no loopback way to make connect hang")
+
+
+def watchdog(test, server, timeout=10.0):
+    """Shuts server down after timeout seconds unless the test ended first, so
+    that a serve() waiting for clients that never come cannot hang the suite."""
+    def fire():
+        try:
+            server.shutdown()
+        except OSError:
+            pass  # closed already
+    timer = threading.Timer(timeout * SLACK, fire)
+    timer.daemon = True
+    timer.start()
+    test.addCleanup(timer.join)
+    test.addCleanup(timer.cancel)

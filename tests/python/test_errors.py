@@ -3,6 +3,7 @@ module and with the binding in the same test, and the exceptions compared:
 class, errno / EAI code, args and str()."""
 import errno
 import gc
+import os
 import select
 import socket
 import struct
@@ -10,8 +11,8 @@ import time
 import unittest
 import warnings
 
-from nk_support import (LOOPBACK, SLACK, Threads, assert_same_error, catch, hanging_listener,
-                        netkit, python_listener)
+from nk_support import (LOOPBACK, SLACK, assert_same_error, catch, hanging_listener, netkit,
+                        netkit_pair, python_listener)
 
 
 class TestDifferentialErrors(unittest.TestCase):
@@ -226,7 +227,7 @@ class TestDifferentialErrors(unittest.TestCase):
                          "bind(): port must be 0-65535.")
 
     def test_bad_argument_types(self):
-        client, _ = _pair(self)
+        client, _ = netkit_pair(self)
         with socket.socket() as s:
             assert_same_error(self, catch(client.send, "text"), catch(s.send, "text"))
             assert_same_error(self, catch(client.sendall, 5), catch(s.sendall, 5))
@@ -258,7 +259,7 @@ class TestDifferentialErrors(unittest.TestCase):
         self.assertIsInstance(catch(netkit.getaddrinfo, "a" * 70, 80), UnicodeError)
 
     def test_closed_objects_answer_as_a_closed_socket(self):
-        client, _ = _pair(self)
+        client, _ = netkit_pair(self)
         client.settimeout(2.5)
         client.close()
         with socket.socket() as s:
@@ -321,7 +322,7 @@ class TestErrorMapping(unittest.TestCase):
                          (errno.EMSGSIZE, OSError)):
             exc = self.check(-err, cls)
             self.assertEqual(exc.errno, err)
-            self.assertEqual(exc.args, OSError(err, os_strerror(err)).args)
+            self.assertEqual(exc.args, OSError(err, os.strerror(err)).args)
 
     def test_timeout_kind(self):
         exc = self.check(netkit.NK_ETIMEOUT, socket.timeout, "timed out")
@@ -346,14 +347,6 @@ class TestErrorMapping(unittest.TestCase):
         self.assertIsInstance(netkit._error(netkit.NK_EHOSTLEN), socket.gaierror)
 
 
-def os_strerror(err):
-    import os
-    return os.strerror(err)
-
-
-def _pair(test):
-    from nk_support import netkit_pair
-    return netkit_pair(test)
 
 
 if __name__ == "__main__":

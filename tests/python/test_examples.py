@@ -23,7 +23,13 @@ class Program:
 
     def __init__(self, test, name, *args, stdin=subprocess.DEVNULL):
         self.name = name
-        self.proc = subprocess.Popen([sys.executable, os.path.join(EXAMPLES, name), *args],
+        # Python leaves SIGINT ignored when it starts ignored (a background
+        # job of a shell): give the example Python's usual Ctrl-C handler.
+        start = ("import runpy, signal, sys; "
+                 "signal.signal(signal.SIGINT, signal.default_int_handler); "
+                 "sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')")
+        self.proc = subprocess.Popen([sys.executable, "-c", start,
+                                      os.path.join(EXAMPLES, name), *args],
                                      stdin=stdin, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True, bufsize=1,
                                      start_new_session=True)

@@ -5,7 +5,7 @@ import os
 import socket
 import unittest
 
-from nk_support import LOOPBACK, SLACK, Threads, netkit, python_listener
+from nk_support import LOOPBACK, SLACK, Threads, netkit, python_listener, watchdog
 
 
 class TestInterop(unittest.TestCase):
@@ -21,6 +21,7 @@ class TestInterop(unittest.TestCase):
                     if not data:
                         return
                     client.sendall(data)
+            watchdog(self, server)
             threads.start(server.serve, echo, True, 2)
             for _ in range(2):
                 with socket.create_connection((LOOPBACK, server.port), timeout=5 * SLACK) as c:
@@ -40,6 +41,8 @@ class TestInterop(unittest.TestCase):
         payload = os.urandom(256 * 1024)
         with python_listener() as listener:
             threads = Threads(self)
+
+            listener.settimeout(5 * SLACK)
 
             def serve_one():
                 conn, _ = listener.accept()

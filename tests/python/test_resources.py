@@ -7,7 +7,7 @@ import time
 import unittest
 import warnings
 
-from nk_support import LOOPBACK, SLACK, Threads, netkit, open_fds
+from nk_support import LOOPBACK, SLACK, Threads, netkit, open_fds, watchdog
 
 
 class TestResources(unittest.TestCase):
@@ -84,6 +84,7 @@ class TestResources(unittest.TestCase):
                     with socket.create_connection((LOOPBACK, server.port), timeout=5 * SLACK) as c:
                         c.recv(1)
             threads.start(clients)
+            watchdog(self, server)
             server.serve(lambda c, a: c.sendall(b"x"), threads=True, max_clients=200)
             threads.join()
         self.assertFdsStable()

@@ -6,13 +6,12 @@ import os
 import signal
 import socket
 import stat
-import struct
 import threading
 import time
 import unittest
 
 from nk_support import (LOOPBACK, SLACK, Threads, catch, has_ipv6, netkit, netkit_pair,
-                        python_listener, wait_readable)
+                        watchdog)
 
 
 class TestTcpClient(unittest.TestCase):
@@ -81,7 +80,9 @@ class TestTcpClient(unittest.TestCase):
         with contextlib.suppress(BlockingIOError):
             while len(kept) < 20:
                 kept += peer.recv(100)
-        self.assertTrue(kept.startswith(b"0123"), kept)  # what the timed-out call had read
+        # What the timed-out call had read comes first: every byte sent, in order.
+        sent = b"".join(b"%d" % (i % 10) for i in range(20))
+        self.assertTrue(kept and sent.startswith(kept), kept)
 
     def test_recv_line(self):
         client, peer = netkit_pair(self)
@@ -323,6 +324,7 @@ class TestTcpServer(unittest.TestCase):
                         replies.append(c.recv_line())
             threads = Threads(self)
             threads.start(clients)
+            watchdog(self, server)
             server.serve(handler, max_clients=3)  # in the main thread
             threads.join()
             self.assertEqual(replies, [b"ONE\n", b"TWO\n", b"THREE\n"])
@@ -348,6 +350,7 @@ class TestTcpServer(unittest.TestCase):
             threads = Threads(self)
             for _ in range(n):
                 threads.start(one_client)
+            watchdog(self, server)
             server.serve(handler, threads=True, max_clients=n)
             threads.join()
         self.assertEqual(results, [b"ok"] * n)
@@ -356,12 +359,15 @@ class TestTcpServer(unittest.TestCase):
         with netkit.create_server((LOOPBACK, 0)) as server:
             threads = Threads(self)
             done = threading.Event()
+            serving = threading.Event()
 
             def serve():
-                server.serve(lambda c, a: None)
+                server.serve(lambda c, a: serving.set())
                 done.set()
+            watchdog(self, server)
             threads.start(serve)
-            time.sleep(0.1)
+            netkit.create_connection((LOOPBACK, server.port)).close()
+            self.assertTrue(serving.wait(5 * SLACK))
             server.shutdown()
             threads.join()
             self.assertTrue(done.is_set())
@@ -378,6 +384,7 @@ class TestTcpServer(unittest.TestCase):
                 started.set()
                 got.append(client.recv(10))  # blocks until serve's shutdown ends reads
             threads = Threads(self)
+            watchdog(self, server)
             threads.start(server.serve, handler, True)
             with netkit.create_connection((LOOPBACK, server.port)):
                 self.assertTrue(started.wait(5 * SLACK))
@@ -403,6 +410,7 @@ class TestTcpServer(unittest.TestCase):
             threads.start(clients)
             err = io.StringIO()
             with contextlib.redirect_stderr(err):
+                watchdog(self, server)
                 server.serve(handler, max_clients=2)
             threads.join()
         text = err.getvalue()
@@ -417,6 +425,7 @@ class TestTcpServer(unittest.TestCase):
             server.handle_error = lambda client, address: errors.append(address)
             threads = Threads(self)
             threads.start(lambda: netkit.create_connection((LOOPBACK, server.port)).close())
+            watchdog(self, server)
             server.serve(lambda c, a: 1 / 0, max_clients=1)
             threads.join()
         self.assertEqual(len(errors), 1)
@@ -425,6 +434,7 @@ class TestTcpServer(unittest.TestCase):
         with netkit.create_server((LOOPBACK, 0)) as server:
             threads = Threads(self)
             threads.start(lambda: netkit.create_connection((LOOPBACK, server.port)).close())
+            watchdog(self, server)
             exc = catch(server.serve, lambda c, a: sys_exit(3))
             threads.join()
         self.assertIsInstance(exc, SystemExit)
@@ -440,6 +450,7 @@ class TestTcpServer(unittest.TestCase):
                 with netkit.create_connection((LOOPBACK, server.port), timeout=5) as c:
                     result.append(c.recv(10))
             threads.start(client)
+            watchdog(self, server)
             server.serve(lambda c, a: kept.append(c), max_clients=1)
             threads.join()
         self.assertEqual(result, [b""])  # the peer saw the close
@@ -455,6 +466,7 @@ class TestTcpServer(unittest.TestCase):
             def handler(c, a):
                 c.close()
                 after.append(catch(c.send, b"x"))
+            watchdog(self, server)
             server.serve(handler, max_clients=1)
             threads.join()
         self.assertEqual(after[0].errno, errno.EBADF)
@@ -467,8 +479,11 @@ class TestTcpServer(unittest.TestCase):
     def test_close_from_another_thread_stops_serve(self):
         server = netkit.create_server((LOOPBACK, 0))
         threads = Threads(self)
-        threads.start(server.serve, lambda c, a: None)
-        time.sleep(0.1)
+        serving = threading.Event()
+        watchdog(self, server)
+        threads.start(server.serve, lambda c, a: serving.set())
+        netkit.create_connection((LOOPBACK, server.port)).close()
+        self.assertTrue(serving.wait(5 * SLACK))
         server.close()  # shuts serve down; the handle is freed when serve returned
         threads.join()
         self.assertTrue(server.closed)
@@ -507,11 +522,19 @@ class TestInterrupts(unittest.TestCase):
                 got.append(client.recv(10))  # blocked until Ctrl-C ends the read
             with netkit.create_connection((LOOPBACK, server.port)):
                 main = threading.main_thread().ident
-                threading.Thread(target=lambda: started.wait(5) and signal.pthread_kill(
-                    main, signal.SIGINT), daemon=True).start()
+
+                def interrupt_once_serving():
+                    if started.wait(5 * SLACK):
+                        signal.pthread_kill(main, signal.SIGINT)
+                    else:
+                        server.shutdown()  # no handler ran: end serve, the test fails
+                threads = Threads(self)
+                threads.start(interrupt_once_serving)
                 start = time.monotonic()
+                watchdog(self, server)
                 exc = catch(server.serve, handler)
                 self.assertLess(time.monotonic() - start, 2.0 * SLACK)
+                threads.join()
             self.assertIsInstance(exc, KeyboardInterrupt)
             self.assertEqual(got, [b""])
             self.assertEqual(catch(server.accept).errno, errno.ECANCELED)
