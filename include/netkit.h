@@ -293,8 +293,9 @@ NK_EXTERN ssize_t nk_tcp_client_recv_exact(nk_tcp_client *c, void *buf, size_t l
  * so memory stays bounded; the next call continues the same line. Bytes read
  * past the line stay buffered in c for later recv calls. The timeout bounds the
  * whole call; on a timeout (or -EAGAIN) the partial line stays buffered and the
- * next call returns it whole. The first call allocates an 8 KiB read buffer,
- * freed by close. Errors: NK_ENULL, NK_EINVAL (cap < 2), as nk_tcp_client_recv,
+ * next call returns it whole. The first call allocates an 8 KiB read buffer;
+ * it is freed by close, and also when a call fails (-EAGAIN, a timeout) with
+ * nothing buffered, so an idle non-blocking connection holds none. Errors: NK_ENULL, NK_EINVAL (cap < 2), as nk_tcp_client_recv,
  * -EMSGSIZE, -ENOMEM (no read buffer). */
 NK_EXTERN ssize_t nk_tcp_client_recv_line(nk_tcp_client *c, char *buf, size_t cap);
 
@@ -318,6 +319,38 @@ NK_EXTERN int nk_tcp_client_sockname(const nk_tcp_client *c, nk_addr *out);
 
 /* The socket's file descriptor, still owned by c. Errors: NK_ENULL, NK_ECLOSED. */
 NK_EXTERN int nk_tcp_client_fd(const nk_tcp_client *c);
+
+/* Buffered non-blocking output, for servers that write to many clients from
+ * one thread (asyncio's transport.write). Queued bytes leave in order, before
+ * any later queued byte; do not mix them with send/sendall on the same client
+ * while bytes are queued. A client registered with an nk_selector is flushed
+ * by nk_selector_select whenever its socket is writable, so the caller only
+ * queues. The buffer is allocated when bytes first have to wait and freed when
+ * it drains: an idle connection holds none. */
+
+/* Queues len bytes: sends what the socket takes now without blocking (one
+ * send(2), only when nothing is queued yet) and keeps the rest. Fails, with
+ * nothing sent or queued, when the bytes already queued plus len would exceed
+ * the client's limit (nk_tcp_client_set_queue_limit): then the peer is not
+ * reading fast enough. After a failed flush the error sticks: every later call
+ * returns it and the queued bytes are dropped. Returns 0.
+ * Errors: NK_ENULL, NK_ECLOSED, -ENOBUFS ("[Errno 105] No buffer space
+ * available": the limit), -ENOMEM, socket errors (-EPIPE, -ECONNRESET). */
+NK_EXTERN int nk_tcp_client_queue(nk_tcp_client *c, const void *buf, size_t len);
+
+/* Sends queued bytes without blocking until the socket takes no more. Returns
+ * the number of bytes still queued (0: drained, the buffer is freed).
+ * Errors: NK_ENULL, NK_ECLOSED, socket errors (sticky, as for queue). */
+NK_EXTERN ssize_t nk_tcp_client_flush(nk_tcp_client *c);
+
+/* The number of bytes queued and not yet sent. Errors: NK_ENULL, NK_ECLOSED. */
+NK_EXTERN ssize_t nk_tcp_client_queued(const nk_tcp_client *c);
+
+/* Sets the most bytes that may wait in c's queue (default NK_QUEUE_LIMIT,
+ * 64 KiB; 1..SSIZE_MAX). A limit below what is queued now only refuses later
+ * queue calls. Errors: NK_ENULL, NK_ECLOSED, NK_EINVAL (0 or too large). */
+NK_EXTERN int nk_tcp_client_set_queue_limit(nk_tcp_client *c, size_t limit);
+#define NK_QUEUE_LIMIT ((size_t)65536)
 
 /* ======================================================================== */
 /* nk_tcp_server - a listening TCP socket                                   */
@@ -453,6 +486,114 @@ NK_EXTERN int nk_udp_sockname(const nk_udp_endpoint *u, nk_addr *out);
 NK_EXTERN int nk_udp_port(const nk_udp_endpoint *u);
 NK_EXTERN int nk_udp_peername(const nk_udp_endpoint *u, nk_addr *out);
 NK_EXTERN int nk_udp_fd(const nk_udp_endpoint *u);
+
+/* ======================================================================== */
+/* nk_selector - many connections on one thread (Python's selectors)        */
+/* ======================================================================== */
+/*
+ * Register netkit objects or plain fds for read and/or write interest with a
+ * pointer of your own, then nk_selector_select() fills your array with the
+ * ones that are ready. Readiness is level-triggered, as with Python's
+ * selectors and poll(2): an fd with unread bytes is reported again by every
+ * select until they are read, so a handler may read once per event. epoll(7)
+ * is used where the system has it, poll(2) elsewhere (or when asked).
+ *
+ * Closing a registered object (nk_tcp_client_close, nk_tcp_server_close,
+ * nk_udp_close) unregisters it first. Unregistering an fd (or closing its
+ * object) while you walk the events of the last select sets that fd's pending
+ * events in your array to 0 and their data to NULL, so a handler may close
+ * other clients: skip events whose events field is 0. The array you passed to
+ * the last select must therefore stay valid until the next select call (or
+ * nk_selector_close). A plain fd must be unregistered before it is closed.
+ *
+ * A selector and the objects registered with it belong to one thread at a
+ * time; nk_selector_wakeup() alone may be called from any thread or from a
+ * signal handler. select allocates nothing per event.
+ */
+typedef struct nk_selector nk_selector;
+
+/* Event bits, equal to Python's selectors.EVENT_READ and EVENT_WRITE. */
+#define NK_EVENT_READ 1
+#define NK_EVENT_WRITE 2
+
+/* One ready fd, as select reports it: events is what of its interest is ready
+ * (an error or hang-up on the socket shows as readable and writable, so the
+ * next recv or send reports it); data is the pointer given at registration. */
+typedef struct nk_event {
+    int fd;
+    int events;
+    void *data;
+} nk_event;
+
+enum nk_selector_backend {
+    NK_SELECTOR_DEFAULT = 0, /* epoll where the system has it, else poll */
+    NK_SELECTOR_EPOLL = 1,
+    NK_SELECTOR_POLL = 2
+};
+
+/* Options for nk_selector_open; all-zero (or NULL) means defaults. */
+typedef struct nk_selector_opts {
+    int backend; /* enum nk_selector_backend */
+} nk_selector_opts;
+
+/* Creates a selector. Errors: NK_ENULL, NK_EINVAL (bad opts), -ENOSYS (epoll
+ * asked where the system has none), -ENOMEM, socket errors (-EMFILE). */
+NK_EXTERN int nk_selector_open(nk_selector **out, const nk_selector_opts *opts);
+
+/* Frees the selector; the objects still registered stay open and are simply
+ * no longer watched. NULL is a no-op. */
+NK_EXTERN void nk_selector_close(nk_selector *sel);
+
+/* "epoll" or "poll": the mechanism this selector uses; NULL for a bad handle. */
+NK_EXTERN const char *nk_selector_backend(const nk_selector *sel);
+
+/* Registers a plain fd (or a netkit object's) for events (NK_EVENT_READ,
+ * NK_EVENT_WRITE or both) with data, returned with each of its events.
+ * Errors: NK_ENULL, NK_EHANDLE, NK_EINVAL (fd < 0, events 0 or unknown bits),
+ * -EEXIST (already registered), -EBADF, -EPERM (a regular file, for epoll),
+ * -ENOMEM. */
+NK_EXTERN int nk_selector_register_fd(nk_selector *sel, int fd, int events, void *data);
+
+/* Registers a netkit object, which is then unregistered by its close call; a
+ * client also has its queued output (nk_tcp_client_queue) flushed by select.
+ * Errors: as nk_selector_register_fd, and the object's NK_ENULL / NK_EHANDLE /
+ * NK_ECLOSED. An object can be registered with one selector at a time (-EEXIST). */
+NK_EXTERN int nk_selector_register_client(nk_selector *sel, nk_tcp_client *c, int events,
+                                          void *data);
+NK_EXTERN int nk_selector_register_server(nk_selector *sel, nk_tcp_server *s, int events,
+                                          void *data);
+NK_EXTERN int nk_selector_register_udp(nk_selector *sel, nk_udp_endpoint *u, int events,
+                                       void *data);
+
+/* Changes the interest and data of a registered fd.
+ * Errors: NK_ENULL, NK_EHANDLE, NK_EINVAL, -ENOENT (not registered). */
+NK_EXTERN int nk_selector_modify(nk_selector *sel, int fd, int events, void *data);
+
+/* Stops watching fd (its object, if any, is left open).
+ * Errors: NK_ENULL, NK_EHANDLE, NK_EINVAL, -ENOENT (not registered). */
+NK_EXTERN int nk_selector_unregister(nk_selector *sel, int fd);
+
+/* The interest and data of a registered fd (either pointer may be NULL).
+ * Errors: NK_ENULL, NK_EHANDLE, NK_EINVAL, -ENOENT (not registered). */
+NK_EXTERN int nk_selector_get(const nk_selector *sel, int fd, int *events, void **data);
+
+/* The number of fds registered. Errors: NK_ENULL, NK_EHANDLE. */
+NK_EXTERN int nk_selector_count(const nk_selector *sel);
+
+/* Waits until a registered fd is ready, timeout_ms passed (NK_BLOCK: no limit,
+ * 0: just look) or nk_selector_wakeup() was called, and stores up to max ready
+ * fds in events. Signals do not end the wait (EINTR is retried, as Python does
+ * since PEP 475); a handler calls nk_selector_wakeup to end it. Queued output
+ * of registered clients is sent here and is not reported unless you asked for
+ * NK_EVENT_WRITE. Returns the number of events stored: 0 after a timeout or a
+ * wakeup. Errors: NK_ENULL, NK_EHANDLE, NK_EINVAL (max < 1, timeout < -1),
+ * -ENOMEM, socket errors. */
+NK_EXTERN int nk_selector_select(nk_selector *sel, nk_event *events, int max, int timeout_ms);
+
+/* Makes the select running now (or the next one) return early. Safe from
+ * any thread and from signal handlers (async-signal-safe). Returns 0.
+ * Errors: NK_ENULL, NK_EHANDLE. */
+NK_EXTERN int nk_selector_wakeup(nk_selector *sel);
 
 #ifdef __cplusplus
 }

@@ -18,6 +18,10 @@
 #define HAVE_ACCEPT4 1
 #define HAVE_PIPE2 1
 #define HAVE_GETHOSTBYADDR_R 1
+#ifdef __linux__
+#define HAVE_EPOLL_CREATE1 1
+#define HAVE_EVENTFD 1
+#endif
 #endif
 
 #include <errno.h>
@@ -32,6 +36,7 @@
 #define NK__MAGIC_CLIENT 0x6e6b7463u /* "nktc" */
 #define NK__MAGIC_SERVER 0x6e6b7473u /* "nkts" */
 #define NK__MAGIC_UDP 0x6e6b7575u    /* "nkuu" */
+#define NK__MAGIC_SELECTOR 0x6e6b736cu /* "nksl" */
 #define NK__MAGIC_DEAD 0xdeadd00du
 
 /* Longest host name accepted (RFC 1035: 255 octets). */
@@ -137,6 +142,11 @@ struct nk_tcp_client {
     unsigned char closed; /* closed inside a serve handler */
     char *rbuf;           /* bytes read ahead, [rpos, rlen) are pending */
     size_t rpos, rlen, rcap;
+    char *wbuf;           /* queued output, [wpos, wlen) waits; NULL when drained */
+    size_t wpos, wlen, wcap;
+    size_t wlimit; /* most bytes that may be queued */
+    int werr;      /* sticky error of a failed flush, or 0 */
+    nk_selector *sel; /* the selector it is registered with, or NULL */
     struct nk_tcp_client *prev, *next; /* serve's list of open connections */
 };
 
@@ -152,6 +162,11 @@ void nk__client_release(nk_tcp_client *c);
 /* Valid client check used by every call: NK_ENULL, NK_EHANDLE or NK_ECLOSED. */
 int nk__client_check(const nk_tcp_client *c);
 
+/* Sends queued output without blocking (nk_tcp_client_flush without the
+ * checks and without telling the selector). Returns the bytes still queued or
+ * the (now sticky) error. */
+ssize_t nk__client_flush(nk_tcp_client *c);
+
 /* ---- tcp_server.c -------------------------------------------------------- */
 
 struct nk_tcp_server {
@@ -160,6 +175,7 @@ struct nk_tcp_server {
     int port;
     int wake[2];          /* self-pipe: shutdown writes to [1], waits watch [0] */
     volatile int stopped; /* set by shutdown; read with __atomic builtins */
+    nk_selector *sel;     /* the selector it is registered with, or NULL */
 };
 
 /* Valid server check used by every call: NK_ENULL, NK_EHANDLE or NK_ECLOSED. */
@@ -167,5 +183,25 @@ int nk__server_check(const nk_tcp_server *s);
 
 /* 1 once nk_tcp_server_shutdown was called. */
 int nk__server_stopped(const nk_tcp_server *s);
+
+/* ---- udp.c --------------------------------------------------------------- */
+
+struct nk_udp_endpoint {
+    uint32_t magic;
+    int fd;
+    int family; /* of the socket: an IPv6 wildcard also reaches IPv4 peers */
+    int timeout_ms;
+    nk_selector *sel; /* the selector it is registered with, or NULL */
+};
+
+/* ---- selector.c ---------------------------------------------------------- */
+
+/* Called by an object's close before its fd is closed: stops watching fd and
+ * clears fd's events from the caller's array of the last select. */
+void nk__selector_forget(nk_selector *sel, int fd);
+
+/* Makes the kernel's interest in fd match its registration plus, for a
+ * client, write interest while output is queued. Returns 0 or a code. */
+int nk__selector_sync(nk_selector *sel, int fd);
 
 #endif

@@ -10,6 +10,7 @@
 
 #include <netdb.h>
 #include <netinet/in.h>
+#include <limits.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -20,6 +21,10 @@
 #define NK__SEND_FLAGS MSG_NOSIGNAL
 #else
 #define NK__SEND_FLAGS 0 /* SO_NOSIGPIPE is set on the socket instead */
+#endif
+
+#ifndef MSG_DONTWAIT
+#define MSG_DONTWAIT 0 /* then queued output needs a non-blocking client */
 #endif
 
 int nk__client_check(const nk_tcp_client *c)
@@ -41,6 +46,7 @@ int nk__client_new(int fd, int timeout_ms, nk_tcp_client **out)
     c->magic = NK__MAGIC_CLIENT;
     c->fd = fd;
     c->timeout_ms = timeout_ms;
+    c->wlimit = NK_QUEUE_LIMIT;
     *out = c;
     return 0;
 }
@@ -52,8 +58,11 @@ void nk__client_set_served(nk_tcp_client *c, int served)
 
 void nk__client_release(nk_tcp_client *c)
 {
+    if (c->sel != NULL)
+        nk__selector_forget(c->sel, c->fd);
     nk__close_fd(c->fd);
     free(c->rbuf);
+    free(c->wbuf);
     c->magic = NK__MAGIC_DEAD;
     free(c);
 }
@@ -65,6 +74,8 @@ void nk_tcp_client_close(nk_tcp_client *c)
     if (c->served) {
         /* The peer sees the close now; serve closes the fd when the handler
          * returns, so its shutdown pass never touches a reused fd number. */
+        if (c->sel != NULL)
+            nk__selector_forget(c->sel, c->fd);
         shutdown(c->fd, SHUT_RDWR);
         c->closed = 1;
         return;
@@ -292,6 +303,14 @@ ssize_t nk_tcp_client_recv_exact(nk_tcp_client *c, void *buf, size_t len)
     return (ssize_t)got;
 }
 
+/* Frees the (empty) read-ahead buffer. */
+static void free_rbuf(nk_tcp_client *c)
+{
+    free(c->rbuf);
+    c->rbuf = NULL;
+    c->rpos = c->rlen = c->rcap = 0;
+}
+
 ssize_t nk_tcp_client_recv_line(nk_tcp_client *c, char *buf, size_t cap)
 {
     int rc = nk__client_check(c);
@@ -301,10 +320,12 @@ ssize_t nk_tcp_client_recv_line(nk_tcp_client *c, char *buf, size_t cap)
         return NK_ENULL;
     if (cap < 2)
         return NK_EINVAL;
-    if (c->rbuf == NULL) {
-        c->rbuf = malloc(NK__RBUF_SIZE);
-        if (c->rbuf == NULL)
+    if (c->rcap < NK__RBUF_SIZE) {
+        /* First use, or a small buffer left by push_back. */
+        char *bigger = realloc(c->rbuf, NK__RBUF_SIZE);
+        if (bigger == NULL)
             return -ENOMEM;
+        c->rbuf = bigger;
         c->rcap = NK__RBUF_SIZE;
     }
     size_t out = 0, room = cap - 1;
@@ -336,10 +357,142 @@ ssize_t nk_tcp_client_recv_line(nk_tcp_client *c, char *buf, size_t cap)
         }
         if (got < 0) {
             push_back(c, buf, out);
+            if (c->rpos == c->rlen)
+                free_rbuf(c); /* going idle: an idle connection holds no buffer */
             return got;
         }
         c->rlen = (size_t)got;
     }
+}
+
+/* ---- queued output ------------------------------------------------------- */
+
+/* Drops the queue after a failed send and makes the error sticky. */
+static int fail_queue(nk_tcp_client *c, int rc)
+{
+    free(c->wbuf);
+    c->wbuf = NULL;
+    c->wpos = c->wlen = c->wcap = 0;
+    c->werr = rc;
+    return rc;
+}
+
+/* One non-blocking send(2): bytes sent, 0 when the socket takes none now,
+ * or a negative code. */
+static ssize_t send_now(nk_tcp_client *c, const char *buf, size_t len)
+{
+    for (;;) {
+        ssize_t n = send(c->fd, buf, len, NK__SEND_FLAGS | MSG_DONTWAIT);
+        if (n >= 0)
+            return n;
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return 0;
+        if (errno != EINTR)
+            return nk__errno();
+    }
+}
+
+ssize_t nk__client_flush(nk_tcp_client *c)
+{
+    if (c->werr != 0)
+        return c->werr;
+    while (c->wpos < c->wlen) {
+        ssize_t n = send_now(c, c->wbuf + c->wpos, c->wlen - c->wpos);
+        if (n < 0)
+            return fail_queue(c, (int)n);
+        if (n == 0)
+            return (ssize_t)(c->wlen - c->wpos);
+        c->wpos += (size_t)n;
+    }
+    free(c->wbuf); /* drained: an idle connection holds no buffer */
+    c->wbuf = NULL;
+    c->wpos = c->wlen = c->wcap = 0;
+    return 0;
+}
+
+/* Appends len bytes to the queue, compacting or growing it. */
+static int append(nk_tcp_client *c, const char *buf, size_t len)
+{
+    size_t queued = c->wlen - c->wpos;
+    if (c->wcap - c->wlen < len && c->wpos > 0) {
+        memmove(c->wbuf, c->wbuf + c->wpos, queued);
+        c->wpos = 0;
+        c->wlen = queued;
+    }
+    if (c->wcap - c->wlen < len) {
+        size_t cap = c->wcap > 0 ? c->wcap * 2 : 1024;
+        if (cap < queued + len)
+            cap = queued + len;
+        char *bigger = realloc(c->wbuf, cap);
+        if (bigger == NULL)
+            return -ENOMEM;
+        c->wbuf = bigger;
+        c->wcap = cap;
+    }
+    memcpy(c->wbuf + c->wlen, buf, len);
+    c->wlen += len;
+    return 0;
+}
+
+int nk_tcp_client_queue(nk_tcp_client *c, const void *buf, size_t len)
+{
+    int rc = nk__client_check(c);
+    if (rc < 0)
+        return rc;
+    if (buf == NULL && len > 0)
+        return NK_ENULL;
+    if (c->werr != 0)
+        return c->werr;
+    size_t queued = c->wlen - c->wpos;
+    if (queued > c->wlimit || len > c->wlimit - queued)
+        return -ENOBUFS; /* nothing sent, nothing queued */
+    if (len == 0)
+        return 0;
+    const char *p = buf;
+    if (queued == 0) {
+        /* Nothing waits: what the socket takes now need not be copied. */
+        ssize_t n = send_now(c, p, len);
+        if (n < 0)
+            return fail_queue(c, (int)n);
+        p += n;
+        len -= (size_t)n;
+        if (len == 0)
+            return 0;
+    }
+    if ((rc = append(c, p, len)) < 0)
+        return rc;
+    /* The queue was empty: the selector now watches for writability. */
+    if (queued == 0 && c->sel != NULL)
+        (void)nk__selector_sync(c->sel, c->fd);
+    return 0;
+}
+
+ssize_t nk_tcp_client_flush(nk_tcp_client *c)
+{
+    int rc = nk__client_check(c);
+    if (rc < 0)
+        return rc;
+    ssize_t left = nk__client_flush(c);
+    if (left <= 0 && c->sel != NULL)
+        (void)nk__selector_sync(c->sel, c->fd);
+    return left;
+}
+
+ssize_t nk_tcp_client_queued(const nk_tcp_client *c)
+{
+    int rc = nk__client_check(c);
+    return rc < 0 ? rc : (ssize_t)(c->wlen - c->wpos);
+}
+
+int nk_tcp_client_set_queue_limit(nk_tcp_client *c, size_t limit)
+{
+    int rc = nk__client_check(c);
+    if (rc < 0)
+        return rc;
+    if (limit == 0 || limit > (size_t)SSIZE_MAX)
+        return NK_EINVAL;
+    c->wlimit = limit;
+    return 0;
 }
 
 int nk_tcp_client_shutdown(nk_tcp_client *c, int how)

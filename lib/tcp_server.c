@@ -90,6 +90,8 @@ void nk_tcp_server_close(nk_tcp_server *s)
 {
     if (s == NULL || s->magic != NK__MAGIC_SERVER)
         return;
+    if (s->sel != NULL)
+        nk__selector_forget(s->sel, s->fd);
     nk__close_fd(s->fd);
     nk__close_fd(s->wake[0]);
     nk__close_fd(s->wake[1]);

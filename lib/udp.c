@@ -16,13 +16,6 @@
 #define NK__SEND_FLAGS 0
 #endif
 
-struct nk_udp_endpoint {
-    uint32_t magic;
-    int fd;
-    int family; /* of the socket: an IPv6 wildcard also reaches IPv4 peers */
-    int timeout_ms;
-};
-
 static int check(const nk_udp_endpoint *u)
 {
     if (u == NULL)
@@ -61,6 +54,8 @@ void nk_udp_close(nk_udp_endpoint *u)
 {
     if (u == NULL || u->magic != NK__MAGIC_UDP)
         return;
+    if (u->sel != NULL)
+        nk__selector_forget(u->sel, u->fd);
     nk__close_fd(u->fd);
     u->magic = NK__MAGIC_DEAD;
     free(u);
