@@ -8,8 +8,11 @@
  *                 program! Enter your name:", prints "User <name> has joined
  *                 the chat.", then "<name> : <message>" for each message and
  *                 replies "Received"; then the next client, forever.    (D13)
- *   --mode room   seed 004, 127.0.0.1:8000: a chat room, one thread per
- *                 client; each line reaches every other client.        (D15)
+ *   --mode room   seed 004, 127.0.0.1:8000: a chat room; each line reaches
+ *                 every other client.                                  (D15)
+ *                 --engine selector (default): one thread holds every
+ *                 client (nk_selector, queued non-blocking output).
+ *                 --engine threads: one thread per client, as the seed.
  *
  * In the modes one and named a message is what one recv(1024) returns, as in
  * the seeds; one trailing newline ("\n" or "\r\n") is left out of what is
@@ -29,12 +32,17 @@
  *                     --max-queue bytes wait for it: it is disconnected
  *   server -> sender  "* your line was cut to N bytes\n" for a line longer than
  *                     --max-line: its first N bytes go out, the rest is dropped
- * Each client has a reader thread (the serve handler: recv_line, then it
- * queues the line for every other client under the room lock) and a writer
- * thread (sends its own queue), so a client that stops reading never blocks
- * anyone else. SIGINT/SIGTERM stop the room cleanly (every client sees the
- * end of the connection); in the modes one and named Ctrl-C simply ends the
- * process, as it ends the seeds.
+ * The selector engine runs every client on one thread: the sockets are
+ * non-blocking, nk_selector_select says which have lines to read, and each
+ * line goes to the others through nk_tcp_client_queue, which sends at once
+ * what the socket takes and keeps the rest (up to --max-queue bytes) for
+ * select to send later. A client costs no thread and, while idle, no buffer.
+ * In the threads engine each client has a reader thread (the serve handler:
+ * recv_line, then it queues the line for every other client under the room
+ * lock) and a writer thread (sends its own queue). Either way a client that
+ * stops reading never blocks anyone else. SIGINT/SIGTERM stop the room
+ * cleanly (every client sees the end of the connection); in the modes one and
+ * named Ctrl-C simply ends the process, as it ends the seeds.
  *
  * Build: cc chat_server.c $(pkg-config --cflags --libs netkit) -pthread
  */
@@ -47,11 +55,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define NAME_MAX_LEN 32 /* bytes of a room name kept */
 #define CHUNK 1024      /* the seeds' recv size */
 
 enum mode { MODE_ONE, MODE_NAMED, MODE_ROOM };
+enum engine { ENGINE_SELECTOR, ENGINE_THREADS };
 
 struct config {
     enum mode mode;
@@ -60,6 +70,8 @@ struct config {
     long max_clients; /* 0: forever */
     size_t max_queue; /* room: bytes that may wait for one client */
     size_t max_line;  /* room: longest line passed on */
+    enum engine engine;
+    int quiet; /* room: no line per client on stdout */
 };
 
 struct room;
@@ -91,14 +103,15 @@ struct room {
 };
 
 static const char *progname = "chat_server";
-static nk_tcp_server *server; /* for the signal handler */
+static nk_tcp_server *server; /* for the signal handler (threads engine) */
+static int quiet;             /* room: no line per client on stdout */
 
 static void usage(FILE *out)
 {
     fprintf(
         out,
         "usage: %s [--mode one|named|room] [--host H] [--port P] [--max-clients N]\n"
-        "       [--max-queue BYTES] [--max-line BYTES]\n"
+        "       [--max-queue BYTES] [--max-line BYTES] [--engine selector|threads] [--quiet]\n"
         "The tutorials' chat servers.\n"
         "  --mode one        seed 000 (default): one client; prints 'Received from client: ...'\n"
         "                    and replies 'Message received'; exits when the client leaves\n"
@@ -114,6 +127,9 @@ static void usage(FILE *out)
         "  --max-queue BYTES room: a client with more than BYTES waiting for it is\n"
         "                    dropped (default 65536)\n"
         "  --max-line BYTES  room: longer lines are cut to BYTES (default 1024)\n"
+        "  --engine E        room: selector (default: one thread for every client) or\n"
+        "                    threads (one thread per client, as the seed)\n"
+        "  --quiet           room: print no line per client\n"
         "  --help            show this help\n",
         progname);
 }
@@ -156,6 +172,8 @@ static void parse_args(int argc, char **argv, struct config *cfg)
         {"max-clients", required_argument, NULL, 'm'},
         {"max-queue", required_argument, NULL, 'q'},
         {"max-line", required_argument, NULL, 'l'},
+        {"engine", required_argument, NULL, 'e'},
+        {"quiet", no_argument, NULL, 'Q'},
         {"help", no_argument, NULL, 'H'},
         {NULL, 0, NULL, 0},
     };
@@ -179,6 +197,17 @@ static void parse_args(int argc, char **argv, struct config *cfg)
             break;
         case 'l':
             cfg->max_line = (size_t)parse_number(optarg, 1, 1L << 20, "bad --max-line");
+            break;
+        case 'e':
+            if (strcmp(optarg, "selector") == 0)
+                cfg->engine = ENGINE_SELECTOR;
+            else if (strcmp(optarg, "threads") == 0)
+                cfg->engine = ENGINE_THREADS;
+            else
+                bad_usage("unknown engine (selector or threads)", optarg);
+            break;
+        case 'Q':
+            cfg->quiet = 1;
             break;
         case 'H':
             usage(stdout);
@@ -362,7 +391,8 @@ static void reap(struct room *r)
             return;
         unlink_member(r, m);
         hang_up(m->conn); /* its reader sees the end of the stream and returns */
-        printf("User %s was dropped (not reading).\n", m->name);
+        if (!quiet)
+            printf("User %s was dropped (not reading).\n", m->name);
         char notice[NAME_MAX_LEN + 64];
         int n = snprintf(notice, sizeof notice, "* %s was dropped (not reading)\n", m->name);
         deliver(r, NULL, notice, (size_t)n);
@@ -476,7 +506,8 @@ static void join(struct member *me)
     me->in_room = 1;
     post(r, me, notice, (size_t)n);
     pthread_mutex_unlock(&r->lock);
-    printf("User %s has joined the chat.\n", me->name);
+    if (!quiet)
+        printf("User %s has joined the chat.\n", me->name);
 }
 
 /* Leaves the room (unless dropped already), announces it and stops the writer. */
@@ -496,7 +527,7 @@ static void leave(struct member *me)
     pthread_mutex_unlock(&r->lock);
     hang_up(me->conn); /* wakes the writer if it is blocked in sendall */
     pthread_join(me->writer, NULL);
-    if (was_in)
+    if (was_in && !quiet)
         printf("User %s has left the chat.\n", me->name);
 }
 
@@ -547,7 +578,8 @@ static void room_client(nk_tcp_client *client, const nk_addr *peer, void *arg)
         report(rc);
         return;
     }
-    printf("Connected by %s\n", tuple);
+    if (!quiet)
+        printf("Connected by %s\n", tuple);
     size_t cap = me.room->max_line + 3; /* the line, "\r\n" and the NUL */
     char *line = malloc(cap);
     char *out = malloc(NAME_MAX_LEN + 3 + me.room->max_line);
@@ -574,6 +606,352 @@ static void room_client(nk_tcp_client *client, const nk_addr *peer, void *arg)
     free(out);
     free(me.queue);
 }
+
+/* ---- --mode room, --engine selector: every client on one thread -------- */
+
+/* A client of the selector room. Its socket is non-blocking and registered
+ * for reading; its output waits in the client's own queue (nk_tcp_client_queue),
+ * which holds no memory while it is empty. */
+struct guest {
+    nk_tcp_client *conn;
+    char name[NAME_MAX_LEN + 1];
+    unsigned char state;   /* NAMING, SKIP_NAME (rest of a long name), CHATTING */
+    unsigned char cutting; /* skipping the rest of an over-long line */
+    unsigned char dropped; /* its queue overflowed: reap() removes it */
+    struct guest *prev, *next; /* every guest of the hall, newest first */
+};
+
+enum { NAMING, SKIP_NAME, CHATTING };
+
+struct hall {
+    nk_selector *sel;
+    nk_tcp_server *srv;
+    struct guest *guests; /* every connection, newest first */
+    long accepted, present;
+    const struct config *cfg;
+    char *line, *out;       /* one line in, one line out, shared by all */
+    size_t cap;             /* of line: max_line, "\r\n" and the NUL */
+    int64_t accept_resumes; /* after EMFILE: monotonic ms, 0 = accepting */
+};
+
+static volatile sig_atomic_t stopping;
+static nk_selector *stop_sel; /* for the signal handler */
+
+/* Queues text for g; a guest whose queue would overflow is marked for reap.
+ * Other errors mean the connection failed: its socket reads as ended, so the
+ * guest leaves through on_readable. */
+static void send_to(struct guest *g, const char *text, size_t len)
+{
+    if (nk_tcp_client_queue(g->conn, text, len) == -ENOBUFS)
+        g->dropped = 1;
+}
+
+/* Queues len bytes for every guest in the room (named) but from. */
+static void broadcast(struct hall *h, const struct guest *from, const char *text, size_t len)
+{
+    for (struct guest *g = h->guests; g != NULL; g = g->next)
+        if (g != from && g->state == CHATTING && !g->dropped)
+            send_to(g, text, len);
+}
+
+static void unlink_guest(struct hall *h, struct guest *g)
+{
+    if (g->prev != NULL)
+        g->prev->next = g->next;
+    else
+        h->guests = g->next;
+    if (g->next != NULL)
+        g->next->prev = g->prev;
+    g->prev = g->next = NULL;
+}
+
+/* Closes a guest's connection (which also unregisters it) and frees it. */
+static void release(struct hall *h, struct guest *g)
+{
+    unlink_guest(h, g);
+    nk_tcp_client_close(g->conn);
+    free(g);
+    h->present--;
+}
+
+/* Removes and announces every dropped guest, until none is left: the
+ * notices may overflow others in turn. */
+static void reap_guests(struct hall *h)
+{
+    for (;;) {
+        struct guest *g = h->guests;
+        while (g != NULL && !g->dropped)
+            g = g->next;
+        if (g == NULL)
+            return;
+        if (!quiet)
+            printf("User %s was dropped (not reading).\n", g->name);
+        char notice[NAME_MAX_LEN + 64];
+        int n = snprintf(notice, sizeof notice, "* %s was dropped (not reading)\n", g->name);
+        release(h, g);
+        broadcast(h, NULL, notice, (size_t)n);
+    }
+}
+
+/* The guest has gone (end of stream or an error): leaves the room. */
+static void depart(struct hall *h, struct guest *g)
+{
+    if (g->state == CHATTING) {
+        char notice[NAME_MAX_LEN + 64];
+        int n = snprintf(notice, sizeof notice, "* %s has left the chat\n", g->name);
+        broadcast(h, g, notice, (size_t)n);
+        if (!quiet)
+            printf("User %s has left the chat.\n", g->name);
+    }
+    release(h, g);
+}
+
+/* Sends "name: text" to every other guest. */
+static void speak(struct hall *h, struct guest *g, const char *text, size_t len)
+{
+    size_t nlen = strlen(g->name);
+    memcpy(h->out, g->name, nlen);
+    memcpy(h->out + nlen, ": ", 2);
+    memcpy(h->out + nlen + 2, text, len);
+    h->out[nlen + 2 + len] = '\n';
+    broadcast(h, g, h->out, nlen + 3 + len);
+}
+
+static void tell_cut_guest(struct hall *h, struct guest *g)
+{
+    char notice[64];
+    int n = snprintf(notice, sizeof notice, "* your line was cut to %zu bytes\n",
+                     h->cfg->max_line);
+    send_to(g, notice, (size_t)n);
+}
+
+/* The guest's first line is its name (cut to NAME_MAX_LEN bytes; empty: its
+ * address). Once the whole line is in, it joins the room. */
+static int take_name(struct hall *h, struct guest *g, ssize_t n)
+{
+    if (g->state == NAMING) {
+        size_t len = n == -EMSGSIZE ? h->cap - 1 : strip_newline(h->line, (size_t)n);
+        if (len > NAME_MAX_LEN)
+            len = NAME_MAX_LEN;
+        memcpy(g->name, h->line, len);
+        g->name[len] = '\0';
+        if (len == 0) {
+            nk_addr peer;
+            int rc = nk_tcp_client_peername(g->conn, &peer);
+            if (rc < 0 || (rc = nk_addr_format(&peer, g->name, sizeof g->name)) < 0)
+                return rc;
+        }
+    }
+    if (n == -EMSGSIZE) {
+        g->state = SKIP_NAME; /* the rest of an over-long name line */
+        return 0;
+    }
+    g->state = CHATTING;
+    char notice[NAME_MAX_LEN + 64];
+    int len = snprintf(notice, sizeof notice, "* %s has joined the chat\n", g->name);
+    broadcast(h, g, notice, (size_t)len);
+    if (!quiet)
+        printf("User %s has joined the chat.\n", g->name);
+    return 0;
+}
+
+/* Handles one complete line (n > 0) or an over-long piece (-EMSGSIZE). */
+static int take_line(struct hall *h, struct guest *g, ssize_t n)
+{
+    if (g->state != CHATTING)
+        return take_name(h, g, n);
+    size_t max_line = h->cfg->max_line;
+    if (n == -EMSGSIZE) {
+        if (!g->cutting) {
+            speak(h, g, h->line, max_line);
+            tell_cut_guest(h, g);
+        }
+        g->cutting = 1;
+        return 0;
+    }
+    if (g->cutting) {
+        g->cutting = 0; /* the end of the over-long line */
+        return 0;
+    }
+    size_t len = strip_newline(h->line, (size_t)n);
+    if (len == 0)
+        return 0;
+    if (len > max_line) {
+        len = max_line;
+        tell_cut_guest(h, g);
+    }
+    speak(h, g, h->line, len);
+    return 0;
+}
+
+/* The guest's socket is readable: takes its complete lines, at most a few
+ * per turn so that one client's flood cannot starve the others (readiness
+ * is level-triggered: what is left is reported by the next select). */
+static void on_readable(struct hall *h, struct guest *g)
+{
+    for (int turn = 0; turn < 64; turn++) {
+        ssize_t n = nk_tcp_client_recv_line(g->conn, h->line, h->cap);
+        if (n == -EAGAIN)
+            return;
+        if (n > 0 || n == -EMSGSIZE) {
+            int rc = take_line(h, g, n);
+            if (rc == 0)
+                continue;
+            n = rc;
+        }
+        /* End of stream or an error: the guest leaves. */
+        if (n < 0 && n != -ECONNRESET && n != -ETIMEDOUT && n != -EPIPE)
+            report((int)n);
+        depart(h, g);
+        return;
+    }
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Sets up a new connection: non-blocking, its queue bound, the welcome. */
+static int admit(struct hall *h, nk_tcp_client *conn, const nk_addr *peer)
+{
+    struct guest *g = calloc(1, sizeof *g);
+    if (g == NULL) {
+        nk_tcp_client_close(conn);
+        return -ENOMEM;
+    }
+    g->conn = conn;
+    g->next = h->guests;
+    if (h->guests != NULL)
+        h->guests->prev = g;
+    h->guests = g;
+    h->present++;
+    static const char welcome[] = "Welcome to the chat room! Enter your name:\n";
+    int rc;
+    if ((rc = nk_tcp_client_settimeout(conn, NK_NONBLOCK)) < 0 ||
+        (rc = nk_tcp_client_set_nodelay(conn, 1)) < 0 ||
+        (rc = nk_tcp_client_set_queue_limit(conn, h->cfg->max_queue)) < 0 ||
+        (rc = nk_tcp_client_queue(conn, welcome, sizeof welcome - 1)) < 0 ||
+        (rc = nk_selector_register_client(h->sel, conn, NK_EVENT_READ, g)) < 0) {
+        release(h, g);
+        return rc == -EPIPE || rc == -ECONNRESET ? 0 : rc; /* it left already */
+    }
+    if (!quiet) {
+        char tuple[NK_ADDRSTRLEN];
+        if (nk_addr_tuple(peer, tuple, sizeof tuple) >= 0)
+            printf("Connected by %s\n", tuple);
+    }
+    return 0;
+}
+
+/* The server is readable: accepts every waiting connection. */
+static void on_acceptable(struct hall *h)
+{
+    long max = h->cfg->max_clients;
+    while (max == 0 || h->accepted < max) {
+        nk_tcp_client *conn;
+        nk_addr peer;
+        int rc = nk_tcp_server_accept(h->srv, &conn, &peer, NK_NONBLOCK);
+        if (rc == -EAGAIN)
+            return;
+        if (rc == -EMFILE || rc == -ENFILE || rc == -ENOBUFS || rc == -ENOMEM) {
+            /* Out of fds: stop listening for 100 ms instead of spinning. */
+            report(rc);
+            (void)nk_selector_unregister(h->sel, nk_tcp_server_fd(h->srv));
+            h->accept_resumes = now_ms() + 100;
+            return;
+        }
+        if (rc < 0) {
+            report(rc); /* the listener is fine; this connection is not */
+            return;
+        }
+        h->accepted++;
+        if ((rc = admit(h, conn, &peer)) < 0)
+            report(rc);
+    }
+    /* max_clients reached: accept no more; the room ends when they leave. */
+    (void)nk_selector_unregister(h->sel, nk_tcp_server_fd(h->srv));
+}
+
+/* The select timeout: until accepting resumes, else forever. */
+static int next_timeout(struct hall *h)
+{
+    if (h->accept_resumes == 0)
+        return NK_BLOCK;
+    int64_t left = h->accept_resumes - now_ms();
+    if (left > 0)
+        return (int)left;
+    h->accept_resumes = 0;
+    int rc = nk_selector_register_server(h->sel, h->srv, NK_EVENT_READ, NULL);
+    if (rc < 0)
+        report(rc);
+    return 0;
+}
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    stopping = 1;
+    (void)nk_selector_wakeup(stop_sel); /* async-signal-safe */
+}
+
+/* The selector room's loop: until a signal, or until max_clients came and left. */
+static int hall_loop(struct hall *h)
+{
+    nk_event events[256];
+    while (!stopping) {
+        long max = h->cfg->max_clients;
+        if (max > 0 && h->accepted >= max && h->present == 0)
+            return 0;
+        int n = nk_selector_select(h->sel, events, 256, next_timeout(h));
+        if (n < 0)
+            return n;
+        for (int i = 0; i < n && !stopping; i++) {
+            if (events[i].events == 0)
+                continue; /* its guest was dropped while handling an earlier event */
+            if (events[i].data == NULL)
+                on_acceptable(h);
+            else
+                on_readable(h, events[i].data);
+            reap_guests(h);
+        }
+    }
+    return 0;
+}
+
+static int run_hall(nk_tcp_server *srv, const struct config *cfg)
+{
+    struct hall h = {.srv = srv, .cfg = cfg, .cap = cfg->max_line + 3};
+    h.line = malloc(h.cap);
+    h.out = malloc(NAME_MAX_LEN + 3 + cfg->max_line);
+    int rc = h.line == NULL || h.out == NULL ? -ENOMEM : nk_selector_open(&h.sel, NULL);
+    if (rc == 0 && (rc = nk_selector_register_server(h.sel, srv, NK_EVENT_READ, NULL)) == 0) {
+        stop_sel = h.sel;
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_stop_signal;
+        sigemptyset(&sa.sa_mask);
+        if (sigaction(SIGINT, &sa, NULL) < 0 || sigaction(SIGTERM, &sa, NULL) < 0)
+            rc = -errno;
+        else
+            rc = hall_loop(&h);
+    }
+    /* Every client sees the end of its connection. */
+    while (h.guests != NULL) {
+        struct guest *g = h.guests;
+        if (g->state == CHATTING && !quiet)
+            printf("User %s has left the chat.\n", g->name);
+        release(&h, g);
+    }
+    nk_selector_close(h.sel);
+    free(h.line);
+    free(h.out);
+    return rc;
+}
+
+/* ---- --mode room, --engine threads: the end ------------------------------ */
 
 static void on_signal(int sig)
 {
@@ -656,7 +1034,8 @@ int main(int argc, char **argv)
         nk_serve_opts opts = {.mode = NK_SERVE_SEQUENTIAL, .max_clients = cfg.max_clients};
         rc = nk_tcp_server_serve(srv, named_chat, NULL, &opts);
     } else {
-        rc = run_room(srv, &cfg);
+        quiet = cfg.quiet;
+        rc = cfg.engine == ENGINE_SELECTOR ? run_hall(srv, &cfg) : run_room(srv, &cfg);
     }
     nk_tcp_server_close(srv);
     if (rc < 0) {

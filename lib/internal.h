@@ -146,6 +146,7 @@ struct nk_tcp_client {
     size_t wpos, wlen, wcap;
     size_t wlimit; /* most bytes that may be queued */
     int werr;      /* sticky error of a failed flush, or 0 */
+    unsigned char rready; /* the last receive left bytes the next one returns */
     nk_selector *sel; /* the selector it is registered with, or NULL */
     struct nk_tcp_client *prev, *next; /* serve's list of open connections */
 };
@@ -199,6 +200,11 @@ struct nk_udp_endpoint {
 /* Called by an object's close before its fd is closed: stops watching fd and
  * clears fd's events from the caller's array of the last select. */
 void nk__selector_forget(nk_selector *sel, int fd);
+
+/* Called when a receive call on a registered client left bytes in its
+ * read-ahead buffer (c->rready): select reports the client readable until a
+ * call on it needs the kernel again. */
+void nk__selector_readahead(nk_selector *sel, int fd);
 
 /* Makes the kernel's interest in fd match its registration plus, for a
  * client, write interest while output is queued. Returns 0 or a code. */

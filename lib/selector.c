@@ -24,11 +24,16 @@
 
 enum { KIND_FD, KIND_CLIENT, KIND_SERVER, KIND_UDP };
 
+/* Slot flags. */
+#define SLOT_USED 1     /* registered */
+#define SLOT_PENDING 2  /* in the pending list: a client with lines read ahead */
+#define SLOT_REPORTED 4 /* stored in the caller's array by the select running now */
+
 /* One registration; slot fd of the table. */
 struct slot {
     void *data;          /* the caller's pointer */
     void *obj;           /* the netkit object, NULL for a plain fd */
-    unsigned char used;  /* registered */
+    unsigned char flags; /* SLOT_* */
     unsigned char kind;  /* KIND_* */
     unsigned char want;  /* the caller's interest, NK_EVENT_* */
     unsigned char armed; /* the interest the kernel has now */
@@ -52,6 +57,8 @@ struct nk_selector {
     int pnext;        /* poll backend: where the next scan starts (fairness) */
     nk_event *ready;  /* the caller's array of the last select */
     int nready;       /* events stored in it */
+    int *pending;     /* fds of clients holding read-ahead bytes a call returns */
+    int npending, pendcap;
 };
 
 static int check(const nk_selector *sel)
@@ -69,7 +76,7 @@ static int valid_events(int events)
 /* The slot of a registered fd, or NULL. */
 static struct slot *find(const nk_selector *sel, int fd)
 {
-    if (fd < 0 || fd >= sel->nslots || !sel->slots[fd].used)
+    if (fd < 0 || fd >= sel->nslots || !(sel->slots[fd].flags & SLOT_USED))
         return NULL;
     return &sel->slots[fd];
 }
@@ -263,7 +270,7 @@ void nk_selector_close(nk_selector *sel)
     if (check(sel) < 0)
         return;
     for (int fd = 0; fd < sel->nslots; fd++)
-        if (sel->slots[fd].used)
+        if (sel->slots[fd].flags & SLOT_USED)
             detach(&sel->slots[fd]);
     nk__close_fd(sel->epfd);
     if (sel->wake_wr != sel->wake_rd)
@@ -274,6 +281,7 @@ void nk_selector_close(nk_selector *sel)
     free(sel->kev);
 #endif
     free(sel->pfds);
+    free(sel->pending);
     sel->magic = NK__MAGIC_DEAD;
     free(sel);
 }
@@ -322,7 +330,7 @@ static int add(nk_selector *sel, int fd, int events, void *data, int kind, void 
     if ((rc = grow(sel, fd)) < 0)
         return rc;
     struct slot *s = &sel->slots[fd];
-    if (s->used)
+    if (s->flags & SLOT_USED)
         return -EEXIST;
     struct slot fresh = {.data = data, .obj = obj, .kind = (unsigned char)kind,
                          .want = (unsigned char)events};
@@ -340,7 +348,7 @@ static int add(nk_selector *sel, int fd, int events, void *data, int kind, void 
             return rc;
         fresh.pidx = rc;
     }
-    fresh.used = 1;
+    fresh.flags = SLOT_USED;
     fresh.armed = (unsigned char)armed;
     *s = fresh;
     sel->count++;
@@ -435,6 +443,12 @@ static void drop(nk_selector *sel, int fd, struct slot *s)
     {
         poll_remove(sel, s->pidx);
     }
+    if (s->flags & SLOT_PENDING)
+        for (int i = 0; i < sel->npending; i++)
+            if (sel->pending[i] == fd) {
+                sel->pending[i] = sel->pending[--sel->npending];
+                break;
+            }
     detach(s);
     memset(s, 0, sizeof *s);
     sel->count--;
@@ -479,6 +493,23 @@ void nk__selector_forget(nk_selector *sel, int fd)
         drop(sel, fd, s);
 }
 
+void nk__selector_readahead(nk_selector *sel, int fd)
+{
+    struct slot *s = find(sel, fd);
+    if (s == NULL || (s->flags & SLOT_PENDING))
+        return;
+    if (sel->npending == sel->pendcap) {
+        int cap = sel->pendcap > 0 ? sel->pendcap * 2 : 16;
+        int *p = realloc(sel->pending, (size_t)cap * sizeof *p);
+        if (p == NULL)
+            return; /* the bytes stay buffered; the next recv call still returns them */
+        sel->pending = p;
+        sel->pendcap = cap;
+    }
+    sel->pending[sel->npending++] = fd;
+    s->flags |= SLOT_PENDING;
+}
+
 int nk__selector_sync(nk_selector *sel, int fd)
 {
     struct slot *s = find(sel, fd);
@@ -509,7 +540,35 @@ static int deliver(nk_selector *sel, int fd, int ready, nk_event *out)
     out->fd = fd;
     out->events = events;
     out->data = s->data;
+    s->flags |= SLOT_REPORTED;
     return 1;
+}
+
+/* Reports clients whose read-ahead buffer holds bytes that a receive call
+ * returns without the kernel (recv_line took one line of several): the
+ * socket itself may no longer be readable. A client leaves the list once a
+ * call on it needed the kernel. */
+static int deliver_pending(nk_selector *sel, nk_event *events, int stored, int max)
+{
+    for (int i = 0; i < sel->npending;) {
+        int fd = sel->pending[i];
+        struct slot *s = find(sel, fd);
+        const nk_tcp_client *c = s != NULL && s->kind == KIND_CLIENT ? s->obj : NULL;
+        if (c == NULL || !c->rready) {
+            if (s != NULL)
+                s->flags &= (unsigned char)~SLOT_PENDING;
+            sel->pending[i] = sel->pending[--sel->npending];
+            continue;
+        }
+        if (stored < max && !(s->flags & SLOT_REPORTED) && (s->want & NK_EVENT_READ)) {
+            stored += deliver(sel, fd, NK_EVENT_READ, &events[stored]);
+            sel->nready = stored;
+        }
+        i++;
+    }
+    for (int i = 0; i < stored; i++)
+        sel->slots[events[i].fd].flags &= (unsigned char)~SLOT_REPORTED;
+    return stored;
 }
 
 /* Milliseconds until deadline, rounded up; -1 without one. */
@@ -602,13 +661,19 @@ int nk_selector_select(nk_selector *sel, nk_event *events, int max, int timeout_
     int64_t deadline = timeout_ms > 0 ? nk__now_ns() + (int64_t)timeout_ms * 1000000 : 0;
     for (;;) {
         int woken = 0;
-        int ms = wait_ms(timeout_ms, deadline);
+        /* Read-ahead bytes are ready now: only look at the kernel then. */
+        int ms = sel->npending > 0 ? 0 : wait_ms(timeout_ms, deadline);
 #ifdef HAVE_EPOLL_CREATE1
         if (sel->backend == NK_SELECTOR_EPOLL)
             rc = select_epoll(sel, events, max, ms, &woken);
         else
 #endif
             rc = select_poll(sel, events, max, ms, &woken);
+        if (rc >= 0 && sel->npending > 0)
+            rc = deliver_pending(sel, events, rc, max);
+        else if (rc > 0)
+            for (int i = 0; i < rc; i++)
+                sel->slots[events[i].fd].flags &= (unsigned char)~SLOT_REPORTED;
         /* Nothing for the caller yet (a signal, or only output flushed):
          * wait again for what is left of the timeout. */
         if (rc != 0 || woken || timeout_ms == NK_NONBLOCK)

@@ -230,6 +230,17 @@ static void push_back(nk_tcp_client *c, const char *buf, size_t n)
     c->rlen = n + pending;
 }
 
+/* Ends every receive call with its result: notes whether bytes the next call
+ * returns are left in the read-ahead buffer, and tells the selector. */
+static ssize_t note_read(nk_tcp_client *c, ssize_t result)
+{
+    int ready = (result >= 0 || result == -EMSGSIZE) && c->rpos < c->rlen;
+    if (ready && !c->rready && c->sel != NULL)
+        nk__selector_readahead(c->sel, c->fd);
+    c->rready = (unsigned char)ready;
+    return result;
+}
+
 ssize_t nk_tcp_client_send(nk_tcp_client *c, const void *buf, size_t len)
 {
     int rc = nk__client_check(c);
@@ -275,9 +286,9 @@ ssize_t nk_tcp_client_recv(nk_tcp_client *c, void *buf, size_t len)
     if (len == 0)
         return 0;
     if (c->rpos < c->rlen)
-        return (ssize_t)take_buffered(c, buf, len);
+        return note_read(c, (ssize_t)take_buffered(c, buf, len));
     nk__deadline deadline = 0;
-    return recv_some(c, buf, len, &deadline);
+    return note_read(c, recv_some(c, buf, len, &deadline));
 }
 
 ssize_t nk_tcp_client_recv_exact(nk_tcp_client *c, void *buf, size_t len)
@@ -296,11 +307,11 @@ ssize_t nk_tcp_client_recv_exact(nk_tcp_client *c, void *buf, size_t len)
             break; /* the peer closed: a short count */
         if (n < 0) {
             push_back(c, p, got);
-            return n;
+            return note_read(c, n);
         }
         got += (size_t)n;
     }
-    return (ssize_t)got;
+    return note_read(c, (ssize_t)got);
 }
 
 /* Frees the (empty) read-ahead buffer. */
@@ -342,24 +353,24 @@ ssize_t nk_tcp_client_recv_line(nk_tcp_client *c, char *buf, size_t cap)
         out += n;
         if (nl != NULL) {
             buf[out] = '\0';
-            return (ssize_t)out;
+            return note_read(c, (ssize_t)out);
         }
         if (out == room) {
             buf[out] = '\0';
-            return -EMSGSIZE;
+            return note_read(c, -EMSGSIZE);
         }
         /* The buffer is drained: refill it. */
         c->rpos = c->rlen = 0;
         ssize_t got = recv_some(c, c->rbuf, c->rcap, &deadline);
         if (got == 0) {
             buf[out] = '\0';
-            return (ssize_t)out; /* end of stream: the last line, or 0 */
+            return note_read(c, (ssize_t)out); /* end of stream: the last line, or 0 */
         }
         if (got < 0) {
             push_back(c, buf, out);
             if (c->rpos == c->rlen)
                 free_rbuf(c); /* going idle: an idle connection holds no buffer */
-            return got;
+            return note_read(c, got);
         }
         c->rlen = (size_t)got;
     }
