@@ -71,7 +71,8 @@ struct config {
     size_t max_queue; /* room: bytes that may wait for one client */
     size_t max_line;  /* room: longest line passed on */
     enum engine engine;
-    int quiet; /* room: no line per client on stdout */
+    int quiet;      /* room: no line per client on stdout */
+    int no_notices; /* room: joins and leaves not announced */
 };
 
 struct room;
@@ -105,6 +106,7 @@ struct room {
 static const char *progname = "chat_server";
 static nk_tcp_server *server; /* for the signal handler (threads engine) */
 static int quiet;             /* room: no line per client on stdout */
+static int silent_room;       /* room: joins and leaves not announced */
 
 static void usage(FILE *out)
 {
@@ -112,6 +114,7 @@ static void usage(FILE *out)
         out,
         "usage: %s [--mode one|named|room] [--host H] [--port P] [--max-clients N]\n"
         "       [--max-queue BYTES] [--max-line BYTES] [--engine selector|threads] [--quiet]\n"
+        "       [--no-notices]\n"
         "The tutorials' chat servers.\n"
         "  --mode one        seed 000 (default): one client; prints 'Received from client: ...'\n"
         "                    and replies 'Message received'; exits when the client leaves\n"
@@ -130,6 +133,7 @@ static void usage(FILE *out)
         "  --engine E        room: selector (default: one thread for every client) or\n"
         "                    threads (one thread per client, as the seed)\n"
         "  --quiet           room: print no line per client\n"
+        "  --no-notices      room: do not announce joins and leaves to the room\n"
         "  --help            show this help\n",
         progname);
 }
@@ -174,6 +178,7 @@ static void parse_args(int argc, char **argv, struct config *cfg)
         {"max-line", required_argument, NULL, 'l'},
         {"engine", required_argument, NULL, 'e'},
         {"quiet", no_argument, NULL, 'Q'},
+        {"no-notices", no_argument, NULL, 'N'},
         {"help", no_argument, NULL, 'H'},
         {NULL, 0, NULL, 0},
     };
@@ -208,6 +213,9 @@ static void parse_args(int argc, char **argv, struct config *cfg)
             break;
         case 'Q':
             cfg->quiet = 1;
+            break;
+        case 'N':
+            cfg->no_notices = 1;
             break;
         case 'H':
             usage(stdout);
@@ -504,7 +512,8 @@ static void join(struct member *me)
     me->next = r->members;
     r->members = me;
     me->in_room = 1;
-    post(r, me, notice, (size_t)n);
+    if (!silent_room)
+        post(r, me, notice, (size_t)n);
     pthread_mutex_unlock(&r->lock);
     if (!quiet)
         printf("User %s has joined the chat.\n", me->name);
@@ -520,7 +529,8 @@ static void leave(struct member *me)
     int was_in = me->in_room;
     if (was_in) {
         unlink_member(r, me);
-        post(r, me, notice, (size_t)n);
+        if (!silent_room)
+            post(r, me, notice, (size_t)n);
     }
     me->stop = 1;
     pthread_cond_signal(&me->wake);
@@ -699,7 +709,8 @@ static void depart(struct hall *h, struct guest *g)
     if (g->state == CHATTING) {
         char notice[NAME_MAX_LEN + 64];
         int n = snprintf(notice, sizeof notice, "* %s has left the chat\n", g->name);
-        broadcast(h, g, notice, (size_t)n);
+        if (!silent_room)
+            broadcast(h, g, notice, (size_t)n);
         if (!quiet)
             printf("User %s has left the chat.\n", g->name);
     }
@@ -749,7 +760,8 @@ static int take_name(struct hall *h, struct guest *g, ssize_t n)
     g->state = CHATTING;
     char notice[NAME_MAX_LEN + 64];
     int len = snprintf(notice, sizeof notice, "* %s has joined the chat\n", g->name);
-    broadcast(h, g, notice, (size_t)len);
+    if (!silent_room)
+        broadcast(h, g, notice, (size_t)len);
     if (!quiet)
         printf("User %s has joined the chat.\n", g->name);
     return 0;
@@ -1035,6 +1047,7 @@ int main(int argc, char **argv)
         rc = nk_tcp_server_serve(srv, named_chat, NULL, &opts);
     } else {
         quiet = cfg.quiet;
+        silent_room = cfg.no_notices;
         rc = cfg.engine == ENGINE_SELECTOR ? run_hall(srv, &cfg) : run_room(srv, &cfg);
     }
     nk_tcp_server_close(srv);
