@@ -471,7 +471,9 @@ int nk_tcp_client_queue(nk_tcp_client *c, const void *buf, size_t len)
             return 0;
     }
     if ((rc = append(c, p, len)) < 0)
-        return rc;
+        /* Part of buf went out already: the stream would lack the rest, so
+         * the error sticks. Nothing sent: nothing happened (all or nothing). */
+        return p != (const char *)buf ? fail_queue(c, rc) : rc;
     /* The queue was empty: the selector now watches for writability. */
     if (queued == 0 && c->sel != NULL)
         (void)nk__selector_sync(c->sel, c->fd);
