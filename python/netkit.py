@@ -22,6 +22,10 @@ BlockingIOError, ...) with errno and strerror set, socket.timeout,
 socket.gaierror, socket.herror; ValueError, TypeError and OverflowError for bad
 arguments. A closed object raises OSError(EBADF) as a closed socket does.
 
+Selector is selectors.DefaultSelector over nk_selector, for many connections
+on one thread; TcpClient.queue() is output that never blocks, which a
+Selector's select() sends when the socket can take it.
+
 Every C handle is released exactly once: by close() (or the with statement);
 an object collected while still open is closed by a finalizer, with a
 ResourceWarning as Python gives for an unclosed socket. A handle is never
@@ -43,6 +47,8 @@ import math
 import operator
 import os
 import select
+import selectors as _selectors
+import signal as _signal
 import socket as _socket
 import sys
 import threading
@@ -50,9 +56,11 @@ import time
 import traceback
 import warnings
 import weakref
+from collections.abc import Mapping as _Mapping
 
 __all__ = [
-    "TcpClient", "TcpServer", "UdpEndpoint",
+    "TcpClient", "TcpServer", "UdpEndpoint", "Selector", "SelectorKey",
+    "EVENT_READ", "EVENT_WRITE",
     "create_connection", "create_server",
     "gethostname", "gethostbyname", "gethostbyaddr", "getaddrinfo",
     "error", "timeout", "gaierror", "herror",
@@ -74,6 +82,10 @@ SOCK_DGRAM = _socket.SOCK_DGRAM
 SHUT_RD = _socket.SHUT_RD
 SHUT_WR = _socket.SHUT_WR
 SHUT_RDWR = _socket.SHUT_RDWR
+# The selectors module's key and event bits (equal to NK_EVENT_READ/WRITE).
+SelectorKey = _selectors.SelectorKey
+EVENT_READ = _selectors.EVENT_READ
+EVENT_WRITE = _selectors.EVENT_WRITE
 
 
 # ---------------------------------------------------------------------------
@@ -152,6 +164,15 @@ class NkServeOpts(ctypes.Structure):
     _fields_ = [("mode", ctypes.c_int), ("max_clients", ctypes.c_long)]
 
 
+class NkEvent(ctypes.Structure):
+    """nk_event: one ready fd as nk_selector_select stores it."""
+    _fields_ = [("fd", ctypes.c_int), ("events", ctypes.c_int), ("data", ctypes.c_void_p)]
+
+
+class NkSelectorOpts(ctypes.Structure):
+    _fields_ = [("backend", ctypes.c_int)]
+
+
 # void (*nk_tcp_handler)(nk_tcp_client *client, const nk_addr *peer, void *arg)
 _HANDLER = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.POINTER(NkAddr), ctypes.c_void_p)
 
@@ -202,6 +223,10 @@ _PROTOTYPES = {
     "nk_tcp_client_peername": (_int, [_ptr, _addr_p]),
     "nk_tcp_client_sockname": (_int, [_ptr, _addr_p]),
     "nk_tcp_client_fd": (_int, [_ptr]),
+    "nk_tcp_client_queue": (_int, [_ptr, _ptr, _size]),
+    "nk_tcp_client_flush": (_ssize, [_ptr]),
+    "nk_tcp_client_queued": (_ssize, [_ptr]),
+    "nk_tcp_client_set_queue_limit": (_int, [_ptr, _size]),
     "nk_tcp_server_open": (_int, [_handle_out, _str, _int, ctypes.POINTER(NkTcpServerOpts)]),
     "nk_tcp_server_close": (None, [_ptr]),
     "nk_tcp_server_accept": (_int, [_ptr, _handle_out, _addr_p, _int]),
@@ -224,6 +249,19 @@ _PROTOTYPES = {
     "nk_udp_port": (_int, [_ptr]),
     "nk_udp_peername": (_int, [_ptr, _addr_p]),
     "nk_udp_fd": (_int, [_ptr]),
+    "nk_selector_open": (_int, [_handle_out, ctypes.POINTER(NkSelectorOpts)]),
+    "nk_selector_close": (None, [_ptr]),
+    "nk_selector_backend": (_str, [_ptr]),
+    "nk_selector_register_fd": (_int, [_ptr, _int, _int, _ptr]),
+    "nk_selector_register_client": (_int, [_ptr, _ptr, _int, _ptr]),
+    "nk_selector_register_server": (_int, [_ptr, _ptr, _int, _ptr]),
+    "nk_selector_register_udp": (_int, [_ptr, _ptr, _int, _ptr]),
+    "nk_selector_modify": (_int, [_ptr, _int, _int, _ptr]),
+    "nk_selector_unregister": (_int, [_ptr, _int]),
+    "nk_selector_get": (_int, [_ptr, _int, ctypes.POINTER(_int), ctypes.POINTER(_ptr)]),
+    "nk_selector_count": (_int, [_ptr]),
+    "nk_selector_select": (_int, [_ptr, ctypes.POINTER(NkEvent), _int, _int]),
+    "nk_selector_wakeup": (_int, [_ptr]),
 }
 
 
@@ -591,6 +629,9 @@ class _Object:
     _FREE = None          # C close function
     _FD = None            # C fd function
     _SOCKNAME = None      # C sockname function
+    _SELECT = None        # C nk_selector_register_xxx function
+    _selreg = None        # (weakref to the Selector, fd) while registered with one
+    _selgone = None       # (weakref, fd, events, data): the key its close() removed
 
     def _init(self, ptr, timeout, owned=True):
         self._h = _Handle(ptr, self._FREE if owned else _served_close, self._wake)
@@ -607,7 +648,9 @@ class _Object:
         raise NotImplementedError
 
     def close(self):
-        """Closes the object and frees its C handle; a second close does nothing."""
+        """Closes the object and frees its C handle; a second close does nothing.
+        A Selector the object is registered with forgets it first."""
+        self._leave_selector()
         fin = self._fin
         if fin is not None:
             fin.detach()
@@ -619,6 +662,17 @@ class _Object:
 
     def __exit__(self, *exc):
         self.close()
+
+    def _leave_selector(self):
+        # Closing a registered object: the Selector drops its key and the C
+        # registration now, under its lock, so that the C close that follows
+        # (maybe later, in another thread) never touches the selector.
+        reg = self._selreg
+        if reg is not None:
+            sel = reg[0]()
+            if sel is not None:
+                sel._forget(self, reg[1])
+            self._selreg = None
 
     @property
     def closed(self):
@@ -698,6 +752,7 @@ class TcpClient(_Object):
 
     _FREE = _nk.nk_tcp_client_close
     _FD = _nk.nk_tcp_client_fd
+    _SELECT = _nk.nk_selector_register_client
     _SOCKNAME = _nk.nk_tcp_client_sockname
 
     def __init__(self, *args, **kwargs):
@@ -874,6 +929,59 @@ class TcpClient(_Object):
             raise ValueError("set_keepalive: idle must be 0 or more seconds")
         self._call(_nk.nk_tcp_client_set_keepalive, 1 if on else 0, idle)
 
+    # -- queued output (asyncio's transport.write) ------------------------
+    def _queue_call(self, fn, *args):
+        # The queue of a client registered with a Selector is also flushed by
+        # its select(): the call runs under the Selector's lock (waking a
+        # select in another thread), so queue() is safe from any thread.
+        reg = self._selreg
+        sel = reg[0]() if reg is not None else None
+        if sel is None:
+            return self._call(fn, *args)
+        sel._acquire()
+        try:
+            return self._call(fn, *args)
+        finally:
+            sel._release()
+
+    def queue(self, data):
+        """Queues data for sending without ever blocking: what the socket
+        takes now is sent at once, the rest waits in the client and leaves in
+        order with flush() or, for a client registered with a Selector, in
+        select() whenever the socket is writable. Raises OSError(ENOBUFS), with
+        nothing sent or queued, when the bytes queued plus data would exceed
+        the limit (set_queue_limit, 64 KiB by default): the peer does not read
+        fast enough. A failed send sticks: every later queue() and flush()
+        raises it (BrokenPipeError, ConnectionResetError) and the queue is
+        dropped. Do not mix with send()/sendall() while bytes are queued."""
+        if type(data) is bytes:
+            buf, n = data, len(data)
+        else:
+            buf, n = _in_buffer(data)
+        self._queue_call(_nk.nk_tcp_client_queue, buf, n)
+
+    def flush(self):
+        """Sends queued bytes until the socket takes no more, without
+        blocking; returns how many bytes are still queued (0: all sent)."""
+        return self._queue_call(_nk.nk_tcp_client_flush)
+
+    @property
+    def queued(self):
+        """How many queued bytes are not sent yet."""
+        return self._queue_call(_nk.nk_tcp_client_queued)
+
+    def set_queue_limit(self, limit):
+        """The most bytes that may wait in the queue (default 65536). A limit
+        below what is queued now only refuses later queue() calls."""
+        try:
+            limit = operator.index(limit)
+        except TypeError:
+            raise TypeError(f"'{type(limit).__name__}' object cannot be interpreted "
+                            "as an integer") from None
+        if not 1 <= limit <= sys.maxsize:
+            raise ValueError(f"set_queue_limit: limit must be 1 to {sys.maxsize} bytes")
+        self._queue_call(_nk.nk_tcp_client_set_queue_limit, limit)
+
 
 def create_connection(address, timeout=None):
     """Connects to (host, port) like socket.create_connection: every address
@@ -902,6 +1010,7 @@ class TcpServer(_Object):
 
     _FREE = _nk.nk_tcp_server_close
     _FD = _nk.nk_tcp_server_fd
+    _SELECT = _nk.nk_selector_register_server
     _SOCKNAME = _nk.nk_tcp_server_sockname
 
     def __init__(self, *args, **kwargs):
@@ -1030,6 +1139,7 @@ class TcpServer(_Object):
             finally:
                 with active_lock:
                     active.discard(client._h)
+                client._leave_selector()
                 client._h.detach()  # serve frees the C client next
 
         callback = _HANDLER(trampoline)
@@ -1171,6 +1281,7 @@ class UdpEndpoint(_Object):
 
     _FREE = _nk.nk_udp_close
     _FD = _nk.nk_udp_fd
+    _SELECT = _nk.nk_selector_register_udp
     _SOCKNAME = _nk.nk_udp_sockname
 
     def __init__(self, bind=None):
@@ -1289,6 +1400,529 @@ class UdpEndpoint(_Object):
         addr = NkAddr()
         self._call(_nk.nk_udp_peername, _byref(addr))
         return _addr_tuple(addr)
+
+
+# ---------------------------------------------------------------------------
+# Selector
+# ---------------------------------------------------------------------------
+
+_BACKENDS = {None: 0, "epoll": 1, "poll": 2}   # enum nk_selector_backend
+_EVENT_INTS = ctypes.sizeof(NkEvent) // ctypes.sizeof(ctypes.c_int)  # nk_event as ints
+_EV_FD = NkEvent.fd.offset // ctypes.sizeof(ctypes.c_int)
+_EV_EVENTS = NkEvent.events.offset // ctypes.sizeof(ctypes.c_int)
+# select is the hot path of an event loop: this copy of the function has no
+# argtypes and takes arguments converted once (c_void_p, byref of the array,
+# two ints), which halves the cost of the ctypes call. _nk.nk_selector_select
+# keeps its declared prototype.
+_c_select = _nk["nk_selector_select"]
+_c_select.restype = ctypes.c_int
+
+
+def _fileobj_to_fd(fileobj):
+    """selectors' own rule: an int, or an object with fileno(); fd >= 0."""
+    if isinstance(fileobj, int):
+        fd = fileobj
+    else:
+        try:
+            fd = int(fileobj.fileno())
+        except (AttributeError, TypeError, ValueError):
+            raise ValueError(f"Invalid file object: {fileobj!r}") from None
+    if fd < 0:
+        raise ValueError(f"Invalid file descriptor: {fd}")
+    return fd
+
+
+def _closed_selector():
+    return ValueError("I/O operation on closed selector")
+
+
+def _run_signal_handlers():
+    # Calling a Python function checks for pending signals: their Python
+    # handlers run here, in the main thread, before the next C wait.
+    pass
+
+
+def _selector_wake(ptr):
+    _nk.nk_selector_wakeup(ptr)
+
+
+def _close_pipe(pipe):
+    """Closes a Selector's signal pipe (a list holding one (r, w) or none);
+    list.pop makes that happen once."""
+    try:
+        fds = pipe.pop()
+    except IndexError:
+        return
+    for fd in fds:
+        os.close(fd)
+
+
+def _close_selector(handle, last, pipe):
+    """A Selector's finalizer: frees the C selector, then the signal pipe.
+    last holds the array of the last select, referenced until the C selector
+    is gone (C writes into it on unregister)."""
+    handle.close()
+    _close_pipe(pipe)
+
+
+class _SelectorMapping(_Mapping):
+    """get_map(): a read-only live view, fd -> SelectorKey; indexing also
+    takes the registered file object, as selectors' mapping does."""
+
+    __slots__ = ("_selector",)
+
+    def __init__(self, selector):
+        self._selector = selector
+
+    def __len__(self):
+        return len(self._selector._fd_to_key)
+
+    def __getitem__(self, fileobj):
+        sel = self._selector
+        try:
+            return sel._fd_to_key[sel._fileobj_lookup(fileobj)]
+        except KeyError:
+            raise KeyError(f"{fileobj!r} is not registered") from None
+
+    def __iter__(self):
+        return iter(self._selector._fd_to_key)
+
+
+class Selector:
+    """selectors.DefaultSelector over nk_selector: register file objects for
+    EVENT_READ and/or EVENT_WRITE, then select() returns the ready ones as
+    [(SelectorKey, events)], level-triggered.
+
+    backend: None (epoll where the system has it, else poll), "epoll" or
+    "poll". A file object is a netkit TcpClient, TcpServer or UdpEndpoint
+    (closing it unregisters it; a client's queue() output is flushed by
+    select whenever its socket is writable, and lines recv_line read ahead
+    count as readable), an int fd, or any object with fileno() (a
+    socket.socket: unregister it before you close it).
+
+    Threads: select(), register/modify/unregister and close() take the
+    selector's lock; called from another thread while select() waits, they
+    wake it, do their work and let it wait on. wakeup() may be called from any
+    thread and from signal handlers. The I/O calls (recv, send, accept) of a
+    registered object belong to the thread that selects, as in C; queue(),
+    flush() and close() are safe from any thread. In the main thread a
+    signal ends the C wait at once (through signal.set_wakeup_fd when no one
+    else set it, else within 250 ms) so that Python's handlers run: Ctrl-C
+    raises KeyboardInterrupt, and a handler may call wakeup()."""
+
+    def __init__(self, backend=None):
+        try:
+            code = _BACKENDS[backend]
+        except (KeyError, TypeError):
+            raise ValueError(f"unknown selector backend {backend!r} "
+                             "(None, 'epoll' or 'poll')") from None
+        out = ctypes.c_void_p()
+        rc = _nk.nk_selector_open(_byref(out), _byref(NkSelectorOpts(code)))
+        if rc < 0:
+            raise _error(rc)
+        self._h = _Handle(out.value, _nk.nk_selector_close, _selector_wake)
+        self._cptr = ctypes.c_void_p(out.value)  # for _c_select, valid while the handle is
+        self._backend = _nk.nk_selector_backend(out.value).decode()
+        self._fd_to_key = {}
+        self._map = _SelectorMapping(self)
+        self._ref = weakref.ref(self)
+        # One lock for every call that touches the C selector (C allows one
+        # thread at a time); RLock as a signal handler may call in while the
+        # main thread holds it between two C calls.
+        self._lock = threading.RLock()
+        self._depth = 0                      # how deep the owner holds it
+        self._wait_cond = threading.Condition()
+        self._waiting = 0                    # threads that woke select for the lock
+        self._woken = False                  # wakeup() called: select returns []
+        self._cap = 0
+        self._grow(64)
+        self._last = [None]                  # the array of the last select
+        self._pipe = []                      # [(r, w)]: the signal pipe, once made
+        self._sigmode = None                 # None (not tried), "pipe" or "slice"
+        self._swapped = False                # the wakeup fd is the pipe's now
+        self._fin = weakref.finalize(self, _close_selector, self._h, self._last, self._pipe)
+        self._fin.atexit = False
+
+    # -- the lock ----------------------------------------------------------
+    def _acquire(self):
+        lock = self._lock
+        if not lock.acquire(False):
+            # Held by a select waiting in C (or any other call): wake it.
+            with self._wait_cond:
+                self._waiting += 1
+            try:
+                self._wake()
+                lock.acquire()
+            finally:
+                with self._wait_cond:
+                    self._waiting -= 1
+                    if not self._waiting:
+                        self._wait_cond.notify_all()
+        self._depth += 1
+
+    def _release(self):
+        self._depth -= 1
+        self._lock.release()
+
+    def _wake(self):
+        h = self._h
+        try:
+            ptr = h.enter()
+        except OSError:
+            return
+        try:
+            _nk.nk_selector_wakeup(ptr)
+        finally:
+            h.leave()
+
+    def _ptr(self):
+        # Under the lock: close() (which frees) cannot run meanwhile.
+        ptr = self._h.ptr
+        if ptr is None:
+            raise _closed_selector()
+        return ptr
+
+    def _grow(self, need):
+        # The array C fills, allocated once and doubled when registrations
+        # outgrow it (select reports every ready fd, as selectors does). The
+        # array of the last select stays referenced (self._last) until the
+        # next select: C may still clear entries in it.
+        if need <= self._cap:
+            return
+        cap = max(64, self._cap)
+        while cap < need:
+            cap *= 2
+        events = (NkEvent * cap)()
+        self._events = events
+        self._eref = _byref(events)
+        self._ints = memoryview(events).cast("B").cast("i")
+        self._cap = cap
+
+    # -- the selectors API -------------------------------------------------
+    @property
+    def backend(self):
+        """"epoll" or "poll": what this selector uses."""
+        return self._backend
+
+    def _fileobj_lookup(self, fileobj):
+        try:
+            return _fileobj_to_fd(fileobj)
+        except ValueError:
+            # A closed socket (fileno() -1) is still found by identity.
+            for key in self._fd_to_key.values():
+                if key.fileobj is fileobj:
+                    return key.fd
+            raise
+
+    def register(self, fileobj, events, data=None):
+        """Watches fileobj for events (EVENT_READ, EVENT_WRITE or both);
+        returns its SelectorKey. ValueError for bad events or a bad file
+        object, KeyError if it is registered already."""
+        if (not events) or (events & ~(EVENT_READ | EVENT_WRITE)):
+            raise ValueError(f"Invalid events: {events!r}")
+        fd = self._fileobj_lookup(fileobj)
+        self._acquire()
+        try:
+            ptr = self._ptr()
+            if fd in self._fd_to_key:
+                raise KeyError(f"{fileobj!r} (FD {fd}) is already registered")
+            key = SelectorKey(fileobj, fd, events, data)
+            self._grow(len(self._fd_to_key) + 2)  # room for every fd, the signal pipe too
+            obj = fileobj if isinstance(fileobj, _Object) else None
+            if obj is not None:
+                h = obj._h
+                optr = h.enter()
+                try:
+                    rc = obj._SELECT(ptr, optr, events, None)
+                finally:
+                    h.leave()
+                if rc == -_errno.EEXIST:
+                    raise OSError(_errno.EEXIST, "netkit objects can be registered with "
+                                  "one Selector at a time")
+            else:
+                rc = _nk.nk_selector_register_fd(ptr, fd, events, None)
+            if rc < 0:
+                raise _error(rc)
+            self._fd_to_key[fd] = key
+            if obj is not None:
+                obj._selreg = (self._ref, fd)
+                obj._selgone = None
+            return key
+        finally:
+            self._release()
+
+    def unregister(self, fileobj):
+        """Stops watching fileobj; returns its key. KeyError if not registered.
+        A netkit object closed while registered (which dropped its key) gets
+        that key back once, as selectors returns a closed socket's key."""
+        self._acquire()
+        try:
+            gone = fileobj._selgone if isinstance(fileobj, _Object) else None
+            if gone is not None and gone[0] is self._ref and fileobj.closed:
+                fileobj._selgone = None
+                return SelectorKey(fileobj, *gone[1:])
+            try:
+                key = self._fd_to_key.pop(self._fileobj_lookup(fileobj))
+            except KeyError:
+                raise KeyError(f"{fileobj!r} is not registered") from None
+            self._drop(key)
+            return key
+        finally:
+            self._release()
+
+    def _drop(self, key):
+        ptr = self._h.ptr
+        if ptr is not None:
+            _nk.nk_selector_unregister(ptr, key.fd)  # only fails for an fd not registered
+        if isinstance(key.fileobj, _Object):
+            key.fileobj._selreg = None
+
+    def modify(self, fileobj, events, data=None):
+        """Changes the events and data of a registered fileobj; returns the
+        new key. KeyError if not registered, ValueError for bad events."""
+        self._acquire()
+        try:
+            try:
+                key = self._fd_to_key[self._fileobj_lookup(fileobj)]
+            except KeyError:
+                raise KeyError(f"{fileobj!r} is not registered") from None
+            changed = False
+            if events != key.events:
+                if (not events) or (events & ~(EVENT_READ | EVENT_WRITE)):
+                    raise ValueError(f"Invalid events: {events!r}")
+                rc = _nk.nk_selector_modify(self._ptr(), key.fd, events, None)
+                if rc < 0:
+                    # As selectors: a registration the system refuses is dropped.
+                    del self._fd_to_key[key.fd]
+                    self._drop(key)
+                    raise _error(rc)
+                changed = True
+            if data != key.data:
+                changed = True
+            if changed:
+                key = key._replace(events=events, data=data)
+                self._fd_to_key[key.fd] = key
+            return key
+        finally:
+            self._release()
+
+    def get_key(self, fileobj):
+        """The key of a registered fileobj; KeyError if not registered,
+        RuntimeError once the selector is closed."""
+        mapping = self.get_map()
+        if mapping is None:
+            raise RuntimeError("Selector is closed")
+        try:
+            return mapping[fileobj]
+        except KeyError:
+            raise KeyError(f"{fileobj!r} is not registered") from None
+
+    def get_map(self):
+        """A read-only mapping fd -> SelectorKey (None once closed)."""
+        return self._map
+
+    def wakeup(self):
+        """Makes the select() running now, or the next one, return [] at
+        once. Safe from any thread and from a signal handler; does nothing
+        once the selector is closed."""
+        self._woken = True      # before the C call: select sees it when woken
+        self._wake()
+
+    def select(self, timeout=None):
+        """Waits until a registered file object is ready, timeout seconds
+        passed (None: no limit, <= 0: just look) or wakeup() was called;
+        returns [(key, events)], events being the ready part of key.events."""
+        if timeout is None:
+            ms = _BLOCK
+        elif timeout <= 0:
+            ms = 0
+        else:
+            # Whole milliseconds, rounded up as selectors does: never early.
+            ms = min(math.ceil(timeout * 1e3), _INT_MAX)
+        h = self._h
+        try:
+            h.enter()   # a close() meanwhile (another thread, a handler) frees it after us
+        except OSError:
+            raise _closed_selector() from None
+        try:
+            self._acquire()
+            held = True
+            try:
+                deadline = time.monotonic() + ms / 1e3 if ms > 0 else None
+                main = None
+                while True:
+                    if h.ptr is None:
+                        raise _closed_selector()
+                    wait = ms
+                    if deadline is not None:
+                        left = deadline - time.monotonic()
+                        wait = 0 if left <= 0 else min(math.ceil(left * 1e3), _INT_MAX)
+                    self._last[0] = self._events
+                    if wait != 0 and (main if main is not None else
+                                      (main := _in_main_thread())):
+                        # Look first: a busy loop finds events without the
+                        # signal arrangement a real wait needs. The look may
+                        # have taken a wakeup's eventfd count: its flag says.
+                        n = _c_select(self._cptr, self._eref, self._cap, 0)
+                        if n == 0 and not self._woken and not (self._waiting and
+                                                               self._depth == 1):
+                            n = self._wait_in_main(wait)
+                    else:
+                        n = _c_select(self._cptr, self._eref, self._cap, wait)
+                    if n < 0:
+                        raise _error(n)
+                    ready = []
+                    signalled = False
+                    ints = self._ints
+                    fd_to_key = self._fd_to_key
+                    for i in range(0, n * _EVENT_INTS, _EVENT_INTS):
+                        ev = ints[i + _EV_EVENTS]
+                        if not ev:
+                            continue        # cleared by C: unregistered meanwhile
+                        key = fd_to_key.get(ints[i + _EV_FD])
+                        if key is not None:
+                            ready.append((key, ev))
+                        else:
+                            signalled = True  # the signal pipe
+                    if signalled:
+                        self._drain_pipe()
+                    if ready:
+                        return ready
+                    if main:
+                        _run_signal_handlers()
+                    if self._woken:
+                        self._woken = False
+                        return ready
+                    if wait == 0:
+                        return ready        # timed out, or just looking
+                    if self._waiting and self._depth == 1:
+                        # Woken for the lock: let the other threads in.
+                        held = False
+                        self._release()
+                        try:
+                            with self._wait_cond:
+                                while self._waiting:
+                                    self._wait_cond.wait()
+                        finally:
+                            self._acquire()
+                            held = True
+            finally:
+                if held:
+                    self._release()
+        finally:
+            h.leave()
+            if self._map is None and self._depth == 0:
+                _close_pipe(self._pipe)  # closed by a signal handler during this select
+
+    def _wait_in_main(self, wait):
+        # A C wait in the main thread, which a signal ends (see _signals_on).
+        try:
+            ptr = self._h.ptr
+            if ptr is not None and self._signals_on(ptr) == "slice":
+                wait = _SLICE_MS if wait < 0 else min(wait, _SLICE_MS)
+            if self._h.ptr is None:
+                return 0    # closed by a signal handler: select raises
+            self._last[0] = self._events  # _signals_on (or a handler) may have grown it
+            return _c_select(self._cptr, self._eref, self._cap, wait)
+        finally:
+            if self._swapped:
+                self._swapped = False
+                _signal.set_wakeup_fd(-1)
+
+    def _signals_on(self, ptr):
+        """Main thread, before a C wait: "pipe" when Python's signal wakeup fd
+        now writes to this selector's pipe, which C watches (select sets it
+        back to -1 after the wait), or "slice" when another wakeup fd is set
+        (asyncio's) or no pipe can be made: then the wait is cut in slices of
+        250 ms. Handlers of signals that came before run here."""
+        if self._sigmode == "slice":
+            return "slice"
+        if not self._pipe:
+            try:
+                fds = os.pipe()
+            except OSError:
+                self._sigmode = "slice"
+                return "slice"
+            for fd in fds:
+                os.set_blocking(fd, False)
+            if _nk.nk_selector_register_fd(ptr, fds[0], EVENT_READ, None) < 0:
+                for fd in fds:
+                    os.close(fd)
+                self._sigmode = "slice"
+                return "slice"
+            self._pipe.append(fds)
+            self._grow(len(self._fd_to_key) + 2)
+        try:
+            self._swapped = True
+            old = _signal.set_wakeup_fd(self._pipe[0][1])
+        except (ValueError, OSError):
+            self._swapped = False
+            self._sigmode = "slice"
+            return "slice"
+        if old != -1:
+            # Someone else's (asyncio's, which sets warn_on_full_buffer=False).
+            self._swapped = False
+            _signal.set_wakeup_fd(old, warn_on_full_buffer=False)
+            self._sigmode = "slice"
+            return "slice"
+        self._sigmode = "pipe"
+        _run_signal_handlers()
+        return "pipe"
+
+    def _drain_pipe(self):
+        try:
+            r = self._pipe[0][0]
+            while os.read(r, 512):
+                pass
+        except (IndexError, OSError):
+            pass  # no pipe, or empty (BlockingIOError)
+
+    def _forget(self, obj, fd):
+        """A registered netkit object is being closed: drop its key and its C
+        registration (its C close will not touch the selector then)."""
+        self._acquire()
+        try:
+            key = self._fd_to_key.get(fd)
+            if key is None or key.fileobj is not obj:
+                return
+            del self._fd_to_key[fd]
+            self._drop(key)
+            obj._selgone = (self._ref, fd, key.events, key.data)
+        finally:
+            self._release()
+
+    def close(self):
+        """Unregisters everything (the objects stay open) and frees the
+        selector; a second close does nothing. get_map() is None then."""
+        self._acquire()
+        try:
+            if self._h.ptr is None:
+                return
+            for key in list(self._fd_to_key.values()):
+                self._drop(key)
+            self._fd_to_key.clear()
+            self._map = None
+            self._fin.detach()
+            # A select inside in another thread (woken for the lock) frees the
+            # C side when it leaves.
+            self._h.close()
+            if self._depth == 1:
+                _close_pipe(self._pipe)
+            # else: a signal handler closes it inside a select of this thread,
+            # where the pipe may be the wakeup fd: that select closes it.
+        finally:
+            self._release()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __repr__(self):
+        if self._map is None:
+            return f"<netkit.Selector [closed] backend={self._backend!r}>"
+        return f"<netkit.Selector backend={self._backend!r} registered={len(self._fd_to_key)}>"
 
 
 # ---------------------------------------------------------------------------
