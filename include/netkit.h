@@ -504,7 +504,9 @@ NK_EXTERN int nk_udp_fd(const nk_udp_endpoint *u);
  * events in your array to 0 and their data to NULL, so a handler may close
  * other clients: skip events whose events field is 0. The array you passed to
  * the last select must therefore stay valid until the next select call (or
- * nk_selector_close). A plain fd must be unregistered before it is closed.
+ * nk_selector_close): keep it beside the selector or in the function that
+ * loops, never in a helper that returns before objects are closed.
+ * A plain fd must be unregistered before it is closed.
  *
  * A selector and the objects registered with it belong to one thread at a
  * time; nk_selector_wakeup() alone may be called from any thread or from a

@@ -54,10 +54,10 @@ struct nk_selector {
 #endif
     struct pollfd *pfds; /* poll backend: [0] is the wake fd */
     int npfd, pcap;
-    int pnext;        /* poll backend: where the next scan starts (fairness) */
-    nk_event *ready;  /* the caller's array of the last select */
-    int nready;       /* events stored in it */
-    int *pending;     /* fds of clients holding read-ahead bytes a call returns */
+    int pnext;       /* poll backend: where the next scan starts (fairness) */
+    nk_event *ready; /* the caller's array of the last select */
+    int nready;      /* events stored in it */
+    int *pending;    /* fds of clients holding read-ahead bytes a call returns */
     int npending, pendcap;
 };
 
@@ -144,7 +144,8 @@ static int epoll_set(nk_selector *sel, int op, int fd, int events)
 
 static short to_poll(int events)
 {
-    return (short)(((events & NK_EVENT_READ) ? POLLIN : 0) | ((events & NK_EVENT_WRITE) ? POLLOUT : 0));
+    return (short)(((events & NK_EVENT_READ) ? POLLIN : 0) |
+                   ((events & NK_EVENT_WRITE) ? POLLOUT : 0));
 }
 
 /* Adds fd to the poll array; returns its index or a negative code. */
@@ -332,8 +333,8 @@ static int add(nk_selector *sel, int fd, int events, void *data, int kind, void 
     struct slot *s = &sel->slots[fd];
     if (s->flags & SLOT_USED)
         return -EEXIST;
-    struct slot fresh = {.data = data, .obj = obj, .kind = (unsigned char)kind,
-                         .want = (unsigned char)events};
+    struct slot fresh = {
+        .data = data, .obj = obj, .kind = (unsigned char)kind, .want = (unsigned char)events};
     int armed = wanted(&fresh);
 #ifdef HAVE_EPOLL_CREATE1
     if (sel->backend == NK_SELECTOR_EPOLL) {
@@ -362,20 +363,23 @@ int nk_selector_register_fd(nk_selector *sel, int fd, int events, void *data)
 
 int nk_selector_register_client(nk_selector *sel, nk_tcp_client *c, int events, void *data)
 {
-    int rc = nk__client_check(c);
-    if (rc < 0)
+    int rc = check(sel);
+    if (rc < 0 || (rc = nk__client_check(c)) < 0)
         return rc;
     if (c->sel != NULL)
         return -EEXIST;
-    if ((rc = add(sel, c->fd, events, data, KIND_CLIENT, c)) == 0)
+    if ((rc = add(sel, c->fd, events, data, KIND_CLIENT, c)) == 0) {
         c->sel = sel;
+        if (c->rready) /* lines read ahead before it was registered */
+            nk__selector_readahead(sel, c->fd);
+    }
     return rc;
 }
 
 int nk_selector_register_server(nk_selector *sel, nk_tcp_server *s, int events, void *data)
 {
-    int rc = nk__server_check(s);
-    if (rc < 0)
+    int rc = check(sel);
+    if (rc < 0 || (rc = nk__server_check(s)) < 0)
         return rc;
     if (s->sel != NULL)
         return -EEXIST;
@@ -386,6 +390,9 @@ int nk_selector_register_server(nk_selector *sel, nk_tcp_server *s, int events, 
 
 int nk_selector_register_udp(nk_selector *sel, nk_udp_endpoint *u, int events, void *data)
 {
+    int rc = check(sel);
+    if (rc < 0)
+        return rc;
     if (u == NULL)
         return NK_ENULL;
     if (u->magic != NK__MAGIC_UDP)
@@ -394,7 +401,7 @@ int nk_selector_register_udp(nk_selector *sel, nk_udp_endpoint *u, int events, v
         return NK_ECLOSED;
     if (u->sel != NULL)
         return -EEXIST;
-    int rc = add(sel, u->fd, events, data, KIND_UDP, u);
+    rc = add(sel, u->fd, events, data, KIND_UDP, u);
     if (rc == 0)
         u->sel = sel;
     return rc;
@@ -526,10 +533,11 @@ static int deliver(nk_selector *sel, int fd, int ready, nk_event *out)
     struct slot *s = find(sel, fd);
     if (s == NULL)
         return 0;
-    if (s->kind == KIND_CLIENT && (ready & NK_EVENT_WRITE) && (s->armed & ~s->want)) {
-        /* Write interest was ours: send the queue. A failure is sticky in the
-         * client; show the caller a readable socket so its next call learns. */
-        nk_tcp_client *c = s->obj;
+    nk_tcp_client *c = s->kind == KIND_CLIENT ? s->obj : NULL;
+    if (c != NULL && (ready & NK_EVENT_WRITE) && c->wlen > c->wpos) {
+        /* Bytes are queued: send them, whether or not the caller asked for
+         * write interest too. A failure is sticky in the client; show the
+         * caller a readable socket so its next call learns. */
         if (nk__client_flush(c) < 0)
             ready |= NK_EVENT_READ;
         (void)kernel_modify(sel, fd, s, wanted(s));
@@ -569,6 +577,19 @@ static int deliver_pending(nk_selector *sel, nk_event *events, int stored, int m
     for (int i = 0; i < stored; i++)
         sel->slots[events[i].fd].flags &= (unsigned char)~SLOT_REPORTED;
     return stored;
+}
+
+/* 1 when a pending client can be reported now (the caller wants READ): then
+ * select only looks at the kernel instead of waiting. */
+static int pending_ready(const nk_selector *sel)
+{
+    for (int i = 0; i < sel->npending; i++) {
+        const struct slot *s = find(sel, sel->pending[i]);
+        if (s != NULL && s->kind == KIND_CLIENT && (s->want & NK_EVENT_READ) &&
+            ((const nk_tcp_client *)s->obj)->rready)
+            return 1;
+    }
+    return 0;
 }
 
 /* Milliseconds until deadline, rounded up; -1 without one. */
@@ -662,7 +683,7 @@ int nk_selector_select(nk_selector *sel, nk_event *events, int max, int timeout_
     for (;;) {
         int woken = 0;
         /* Read-ahead bytes are ready now: only look at the kernel then. */
-        int ms = sel->npending > 0 ? 0 : wait_ms(timeout_ms, deadline);
+        int ms = pending_ready(sel) ? 0 : wait_ms(timeout_ms, deadline);
 #ifdef HAVE_EPOLL_CREATE1
         if (sel->backend == NK_SELECTOR_EPOLL)
             rc = select_epoll(sel, events, max, ms, &woken);

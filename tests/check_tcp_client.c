@@ -10,9 +10,11 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -24,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "internal.h" /* the queue tests look at the client's output buffer */
 #include "tests.h"
 
 /* ------------------------------------------------------------------------ */
@@ -1229,6 +1232,394 @@ START_TEST(test_client_connect_ipv6_roundtrip_peername_tuple)
 }
 END_TEST
 
+/* ------------------------------------------------------------------------ */
+/* queued non-blocking output (nk_tcp_client_queue / flush / queued)        */
+/* ------------------------------------------------------------------------ */
+
+/* Small buffers on the sending client and on the receiving peer, so that a
+ * peer that reads nothing leaves bytes queued quickly. */
+static void q_small_buffers(pair *p)
+{
+    int small = 16384;
+    ck_assert_int_eq(
+        setsockopt(nk_tcp_client_fd(p->cli), SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
+    ck_assert_int_eq(
+        setsockopt(nk_tcp_client_fd(p->peer), SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
+}
+
+/* Queues chunks of buf (from *off on, chunk bytes each) until some bytes wait
+ * in the queue (the peer reads nothing). Returns how many are queued. */
+static ssize_t q_fill(nk_tcp_client *c, const unsigned char *buf, size_t len, size_t chunk,
+                      size_t *off)
+{
+    ssize_t q = 0;
+    while (*off < len && (q = nk_tcp_client_queued(c)) == 0) {
+        size_t n = len - *off < chunk ? len - *off : chunk;
+        tu_assert_code(nk_tcp_client_queue(c, buf + *off, n), 0);
+        *off += n;
+    }
+    q = nk_tcp_client_queued(c);
+    ck_assert_msg(q > 0, "the socket took all %zu bytes", *off);
+    return q;
+}
+
+/* Flushes c while a reader drains the peer, waiting for writability with
+ * poll (bounded in count and time). Returns the last flush result. */
+static ssize_t q_flush_until_drained(nk_tcp_client *c)
+{
+    ssize_t left = nk_tcp_client_flush(c);
+    long long end = tu_now_ms() + TU_SLACK(10000);
+    for (int k = 0; k < 100000 && left > 0 && tu_now_ms() < end; k++) {
+        struct pollfd pfd = {.fd = nk_tcp_client_fd(c), .events = POLLOUT};
+        (void)poll(&pfd, 1, 100);
+        left = nk_tcp_client_flush(c);
+    }
+    return left;
+}
+
+/* Reads exactly n bytes from the peer into buf (timeout on the peer). */
+static void q_read_exact(nk_tcp_client *peer, unsigned char *buf, size_t n)
+{
+    tu_assert_code(nk_tcp_client_settimeout(peer, (int)TU_SLACK(5000)), 0);
+    ck_assert_int_eq(nk_tcp_client_recv_exact(peer, buf, n), (ssize_t)n);
+}
+
+START_TEST(test_client_queue_fast_peer_sends_immediately_no_buffer)
+{
+    pair p;
+    pair_open(&p, "127.0.0.1");
+    tu_assert_code(nk_tcp_client_queue(p.cli, "hello", 5), 0);
+    ck_assert_int_eq(nk_tcp_client_queued(p.cli), 0);
+    ck_assert_ptr_null(p.cli->wbuf); /* sent by the call itself: nothing copied */
+    tu_assert_code(nk_tcp_client_queue(p.cli, " world", 6), 0);
+    ck_assert_int_eq(nk_tcp_client_queued(p.cli), 0);
+    ck_assert_ptr_null(p.cli->wbuf);
+    ck_assert_int_eq(nk_tcp_client_flush(p.cli), 0);
+    unsigned char buf[11];
+    q_read_exact(p.peer, buf, 11);
+    ck_assert_mem_eq(buf, "hello world", 11);
+    pair_close(&p);
+}
+END_TEST
+
+START_TEST(test_client_queue_beyond_limit_enobufs_all_or_nothing)
+{
+    pair p;
+    pair_open(&p, "127.0.0.1");
+    /* an empty queue: more than the limit is refused, and nothing is sent */
+    tu_assert_code(nk_tcp_client_set_queue_limit(p.cli, 100), 0);
+    static unsigned char big[1 << 20];
+    fill_pattern(big, sizeof big, 77);
+    ssize_t rc = nk_tcp_client_queue(p.cli, big, 101);
+    tu_assert_code(rc, -ENOBUFS);
+    ck_assert_str_eq(nk_strerror((int)rc), "[Errno 105] No buffer space available");
+    ck_assert_int_eq(nk_tcp_client_queued(p.cli), 0);
+    tu_assert_code(nk_tcp_client_queue(p.cli, "ok", 2), 0);
+    unsigned char two[2];
+    q_read_exact(p.peer, two, 2);
+    ck_assert_mem_eq(two, "ok", 2); /* not a byte of the refused call came first */
+
+    /* bytes waiting: up to the limit is accepted, one byte more is not */
+    q_small_buffers(&p);
+    const size_t limit = 4096;
+    tu_assert_code(nk_tcp_client_set_queue_limit(p.cli, limit), 0);
+    size_t off = 0;
+    ssize_t q = q_fill(p.cli, big, sizeof big, 1024, &off);
+    ck_assert_int_le(q, (ssize_t)limit);
+    size_t room = limit - (size_t)q;
+    if (room > 0) {
+        tu_assert_code(nk_tcp_client_queue(p.cli, big + off, room), 0);
+        off += room;
+    }
+    ck_assert_int_eq(nk_tcp_client_queued(p.cli), (ssize_t)limit);
+    tu_assert_code(nk_tcp_client_queue(p.cli, "X", 1), -ENOBUFS);
+    tu_assert_code(nk_tcp_client_queue(p.cli, big, 100000), -ENOBUFS);
+    ck_assert_int_eq(nk_tcp_client_queued(p.cli), (ssize_t)limit);
+    ck_assert_int_eq(nk_tcp_client_queue(p.cli, "", 0), 0);
+
+    /* the peer gets exactly the accepted bytes, in order, and no more */
+    slow_reader r = {.c = p.peer, .expect = off};
+    tu_assert_code(nk_tcp_client_settimeout(p.peer, (int)TU_SLACK(5000)), 0);
+    tu_spawn(&r.th, slow_reader_main, &r);
+    ck_assert_int_eq(q_flush_until_drained(p.cli), 0);
+    ck_assert_int_eq(tu_join_within(r.th, TU_SLACK(5000)), 0);
+    ck_assert_uint_eq(r.total, off);
+    fletcher want = {0, 0};
+    fl_update(&want, big, off);
+    ck_assert_msg(r.f.a == want.a && r.f.b == want.b, "checksum mismatch");
+    tu_assert_code(nk_tcp_client_settimeout(p.peer, NK_NONBLOCK), 0);
+    char extra;
+    tu_assert_code(nk_tcp_client_recv(p.peer, &extra, 1), -EAGAIN);
+    pair_close(&p);
+}
+END_TEST
+
+START_TEST(test_client_set_queue_limit_validation)
+{
+    pair p;
+    pair_open(&p, "127.0.0.1");
+    tu_assert_code(nk_tcp_client_set_queue_limit(p.cli, 0), NK_EINVAL);
+    tu_assert_code(nk_tcp_client_set_queue_limit(p.cli, (size_t)SSIZE_MAX + 1), NK_EINVAL);
+    tu_assert_code(nk_tcp_client_set_queue_limit(p.cli, SIZE_MAX), NK_EINVAL);
+    tu_assert_code(nk_tcp_client_set_queue_limit(p.cli, (size_t)SSIZE_MAX), 0);
+    /* the default is NK_QUEUE_LIMIT; a refused limit changed nothing */
+    pair q;
+    pair_open(&q, "127.0.0.1");
+    tu_assert_code(nk_tcp_client_set_queue_limit(q.cli, 0), NK_EINVAL);
+    static unsigned char big[NK_QUEUE_LIMIT + 1];
+    tu_assert_code(nk_tcp_client_queue(q.cli, big, NK_QUEUE_LIMIT + 1), -ENOBUFS);
+    /* 1 byte: one byte at a time */
+    tu_assert_code(nk_tcp_client_set_queue_limit(q.cli, 1), 0);
+    tu_assert_code(nk_tcp_client_queue(q.cli, "ab", 2), -ENOBUFS);
+    tu_assert_code(nk_tcp_client_queue(q.cli, "a", 1), 0);
+    unsigned char one;
+    q_read_exact(q.peer, &one, 1);
+    ck_assert_int_eq(one, 'a');
+
+    /* a limit below what waits only refuses later calls */
+    q_small_buffers(&p);
+    tu_assert_code(nk_tcp_client_set_queue_limit(p.cli, 1 << 20), 0);
+    size_t off = 0;
+    fill_pattern(big, sizeof big, 3);
+    ssize_t queued = q_fill(p.cli, big, sizeof big, 4096, &off);
+    tu_assert_code(nk_tcp_client_set_queue_limit(p.cli, 1), 0);
+    ck_assert_int_eq(nk_tcp_client_queued(p.cli), queued);
+    tu_assert_code(nk_tcp_client_queue(p.cli, "z", 1), -ENOBUFS);
+    slow_reader r = {.c = p.peer, .expect = off};
+    tu_assert_code(nk_tcp_client_settimeout(p.peer, (int)TU_SLACK(5000)), 0);
+    tu_spawn(&r.th, slow_reader_main, &r);
+    ck_assert_int_eq(q_flush_until_drained(p.cli), 0);
+    ck_assert_int_eq(tu_join_within(r.th, TU_SLACK(5000)), 0);
+    ck_assert_uint_eq(r.total, off);
+    tu_assert_code(nk_tcp_client_queue(p.cli, "z", 1), 0); /* empty again: 1 byte fits */
+    pair_close(&q);
+    pair_close(&p);
+}
+END_TEST
+
+START_TEST(test_client_flush_drains_when_peer_reads)
+{
+    pair p;
+    pair_open(&p, "127.0.0.1");
+    q_small_buffers(&p);
+    const size_t len = (size_t)1 << 20;
+    unsigned char *big = malloc(len);
+    ck_assert_ptr_nonnull(big);
+    fill_pattern(big, len, 11);
+    tu_assert_code(nk_tcp_client_set_queue_limit(p.cli, len), 0);
+    for (size_t off = 0; off < len; off += 65536)
+        tu_assert_code(nk_tcp_client_queue(p.cli, big + off, 65536), 0);
+    ssize_t queued = nk_tcp_client_queued(p.cli);
+    ck_assert_int_gt(queued, 0);
+    ck_assert_ptr_nonnull(p.cli->wbuf);
+    /* the peer reads nothing yet: flush sends what fits and says what is left */
+    ssize_t left = nk_tcp_client_flush(p.cli);
+    ck_assert_int_gt(left, 0);
+    ck_assert_int_le(left, queued);
+    ck_assert_int_eq(nk_tcp_client_queued(p.cli), left);
+
+    slow_reader r = {.c = p.peer, .expect = len};
+    tu_assert_code(nk_tcp_client_settimeout(p.peer, (int)TU_SLACK(5000)), 0);
+    tu_spawn(&r.th, slow_reader_main, &r);
+    ck_assert_int_eq(q_flush_until_drained(p.cli), 0);
+    ck_assert_int_eq(nk_tcp_client_queued(p.cli), 0);
+    ck_assert_ptr_null(p.cli->wbuf); /* drained: the buffer is freed */
+    ck_assert_int_eq(nk_tcp_client_flush(p.cli), 0);
+    ck_assert_int_eq(tu_join_within(r.th, TU_SLACK(5000)), 0);
+    ck_assert_uint_eq(r.total, len);
+    fletcher want = {0, 0};
+    fl_update(&want, big, len);
+    ck_assert_msg(r.f.a == want.a && r.f.b == want.b, "checksum mismatch");
+    free(big);
+    pair_close(&p);
+}
+END_TEST
+
+/* Reads what the (non-blocking) peer has now into in + *got. */
+static void q_read_available(nk_tcp_client *peer, unsigned char *in, size_t cap, size_t *got)
+{
+    for (int k = 0; k < 10000 && *got < cap; k++) {
+        ssize_t n = nk_tcp_client_recv(peer, in + *got, cap - *got);
+        if (n == -EAGAIN)
+            return;
+        ck_assert_int_gt(n, 0);
+        *got += (size_t)n;
+    }
+}
+
+START_TEST(test_client_queue_order_preserved_across_queue_flush)
+{
+    pair p;
+    pair_open(&p, "127.0.0.1");
+    q_small_buffers(&p);
+    tu_assert_code(nk_tcp_client_set_queue_limit(p.cli, 1 << 20), 0);
+    tu_assert_code(nk_tcp_client_settimeout(p.peer, NK_NONBLOCK), 0);
+    int cfd = nk_tcp_client_fd(p.cli);
+    enum { LEN = 600000 };
+    static unsigned char out[LEN], in[LEN];
+    fill_pattern(out, LEN, 2024);
+    size_t off = 0, got = 0;
+    int appended = 0;
+    long long end = tu_now_ms() + TU_SLACK(10000);
+    for (int round = 0; off < LEN && round < 1000 && tu_now_ms() < end; round++) {
+        /* chunks of varying sizes until bytes wait: the socket is full */
+        while (off < LEN && nk_tcp_client_queued(p.cli) == 0) {
+            size_t n = 1 + (off * 7919 + (size_t)round) % 9000;
+            n = n < LEN - off ? n : LEN - off;
+            tu_assert_code(nk_tcp_client_queue(p.cli, out + off, n), 0);
+            off += n;
+        }
+        /* the peer reads: the socket has room again while bytes still wait */
+        q_read_available(p.peer, in, LEN, &got);
+        struct pollfd pfd = {.fd = cfd, .events = POLLOUT};
+        (void)poll(&pfd, 1, 100);
+        /* a queue call now must not send before the waiting bytes: it
+         * appends all of its bytes */
+        ssize_t before = nk_tcp_client_queued(p.cli);
+        if (before > 0 && off < LEN) {
+            size_t n = 1 + (off * 31 + (size_t)round) % 5000;
+            n = n < LEN - off ? n : LEN - off;
+            tu_assert_code(nk_tcp_client_queue(p.cli, out + off, n), 0);
+            ck_assert_int_eq(nk_tcp_client_queued(p.cli), before + (ssize_t)n);
+            off += n;
+            appended += (pfd.revents & POLLOUT) != 0;
+        }
+        if (round % 2 == 0)
+            ck_assert_int_ge(nk_tcp_client_flush(p.cli), 0);
+    }
+    ck_assert_uint_eq(off, LEN);
+    ck_assert_msg(appended > 10, "only %d queue calls on a writable socket with bytes waiting",
+                  appended);
+    /* the rest: flush while the peer reads */
+    for (int k = 0; k < 100000 && got < LEN && tu_now_ms() < end; k++) {
+        ck_assert_int_ge(nk_tcp_client_flush(p.cli), 0);
+        size_t had = got;
+        q_read_available(p.peer, in, LEN, &got);
+        if (got == had)
+            (void)poll(&(struct pollfd){.fd = nk_tcp_client_fd(p.peer), .events = POLLIN}, 1, 10);
+    }
+    ck_assert_uint_eq(got, LEN);
+    ck_assert_int_eq(nk_tcp_client_queued(p.cli), 0);
+    ck_assert_msg(memcmp(in, out, LEN) == 0, "bytes out of order or changed");
+    pair_close(&p);
+}
+END_TEST
+
+START_TEST(test_client_queue_sticky_error_after_rst)
+{
+    pair p;
+    pair_open(&p, "127.0.0.1");
+    q_small_buffers(&p);
+    static unsigned char big[1 << 20];
+    tu_assert_code(nk_tcp_client_set_queue_limit(p.cli, sizeof big), 0);
+    size_t off = 0;
+    q_fill(p.cli, big, sizeof big, 8192, &off);
+    struct linger lg = {1, 0};
+    ck_assert_int_eq(setsockopt(nk_tcp_client_fd(p.peer), SOL_SOCKET, SO_LINGER, &lg, sizeof lg),
+                     0);
+    pair_close_peer(&p); /* RST */
+    ssize_t err = q_flush_until_drained(p.cli);
+    ck_assert_msg(err == -ECONNRESET || err == -EPIPE, "flush after RST: %s (%zd)",
+                  nk_error_name((int)err), err);
+    /* the queue is dropped and every later call returns the same error */
+    ck_assert_int_eq(nk_tcp_client_queued(p.cli), 0);
+    ck_assert_ptr_null(p.cli->wbuf);
+    for (int k = 0; k < 3; k++) {
+        tu_assert_code(nk_tcp_client_flush(p.cli), err);
+        tu_assert_code(nk_tcp_client_queue(p.cli, "x", 1), err);
+        tu_assert_code(nk_tcp_client_queue(p.cli, "", 0), err);
+        ck_assert_int_eq(nk_tcp_client_queued(p.cli), 0);
+    }
+    pair_close(&p);
+}
+END_TEST
+
+/* A serve handler closes its client, then calls the queue functions. */
+typedef struct q_closed {
+    long queue, flush, queued, limit;
+} q_closed;
+
+static void q_closed_handler(nk_tcp_client *c, const nk_addr *peer, void *arg)
+{
+    (void)peer;
+    q_closed *q = arg;
+    nk_tcp_client_close(c);
+    q->queue = nk_tcp_client_queue(c, "x", 1);
+    q->flush = nk_tcp_client_flush(c);
+    q->queued = nk_tcp_client_queued(c);
+    q->limit = nk_tcp_client_set_queue_limit(c, 100);
+}
+
+START_TEST(test_client_queue_null_and_closed_handles_usage_codes)
+{
+    tu_assert_code(nk_tcp_client_queue(NULL, "x", 1), NK_ENULL);
+    tu_assert_code(nk_tcp_client_flush(NULL), NK_ENULL);
+    tu_assert_code(nk_tcp_client_queued(NULL), NK_ENULL);
+    tu_assert_code(nk_tcp_client_set_queue_limit(NULL, 100), NK_ENULL);
+
+    pair p;
+    pair_open(&p, "127.0.0.1");
+    tu_assert_code(nk_tcp_client_queue(p.cli, NULL, 5), NK_ENULL);
+    ck_assert_int_eq(nk_tcp_client_queued(p.cli), 0);
+    /* a handle of another kind */
+    nk_tcp_client *bad = (nk_tcp_client *)p.srv;
+    tu_assert_code(nk_tcp_client_queue(bad, "x", 1), NK_EHANDLE);
+    tu_assert_code(nk_tcp_client_flush(bad), NK_EHANDLE);
+    tu_assert_code(nk_tcp_client_queued(bad), NK_EHANDLE);
+    tu_assert_code(nk_tcp_client_set_queue_limit(bad, 100), NK_EHANDLE);
+    pair_close(&p);
+
+    /* a closed handle (serve keeps it allocated until the handler returns) */
+    nk_tcp_server *s = NULL;
+    tu_assert_code(nk_tcp_server_open(&s, "127.0.0.1", 0, NULL), 0);
+    nk_tcp_client *c = NULL;
+    tu_assert_code(nk_tcp_connect(&c, "127.0.0.1", nk_tcp_server_port(s), (int)TU_SLACK(5000)), 0);
+    q_closed q = {0, 0, 0, 0};
+    nk_serve_opts o = {.mode = NK_SERVE_SEQUENTIAL, .max_clients = 1};
+    tu_assert_code(nk_tcp_server_serve(s, q_closed_handler, &q, &o), 0);
+    tu_assert_code(q.queue, NK_ECLOSED);
+    tu_assert_code(q.flush, NK_ECLOSED);
+    tu_assert_code(q.queued, NK_ECLOSED);
+    tu_assert_code(q.limit, NK_ECLOSED);
+    nk_tcp_client_close(c);
+    nk_tcp_server_close(s);
+}
+END_TEST
+
+START_TEST(test_client_queue_len_zero_ok)
+{
+    pair p;
+    pair_open(&p, "127.0.0.1");
+    tu_assert_code(nk_tcp_client_queue(p.cli, "x", 0), 0);
+    tu_assert_code(nk_tcp_client_queue(p.cli, NULL, 0), 0);
+    ck_assert_int_eq(nk_tcp_client_queued(p.cli), 0);
+    ck_assert_ptr_null(p.cli->wbuf);
+    /* with bytes waiting too */
+    q_small_buffers(&p);
+    static unsigned char big[1 << 20];
+    fill_pattern(big, sizeof big, 8);
+    tu_assert_code(nk_tcp_client_set_queue_limit(p.cli, sizeof big), 0);
+    size_t off = 0;
+    ssize_t queued = q_fill(p.cli, big, sizeof big, 8192, &off);
+    tu_assert_code(nk_tcp_client_queue(p.cli, NULL, 0), 0);
+    tu_assert_code(nk_tcp_client_queue(p.cli, "y", 0), 0);
+    ck_assert_int_eq(nk_tcp_client_queued(p.cli), queued);
+    /* the peer gets the bytes and nothing from the empty calls */
+    tu_assert_code(nk_tcp_client_queue(p.cli, "END", 3), 0);
+    slow_reader r = {.c = p.peer, .expect = off + 3};
+    tu_assert_code(nk_tcp_client_settimeout(p.peer, (int)TU_SLACK(5000)), 0);
+    tu_spawn(&r.th, slow_reader_main, &r);
+    ck_assert_int_eq(q_flush_until_drained(p.cli), 0);
+    ck_assert_int_eq(tu_join_within(r.th, TU_SLACK(5000)), 0);
+    ck_assert_uint_eq(r.total, off + 3);
+    fletcher want = {0, 0};
+    fl_update(&want, big, off);
+    fl_update(&want, (const unsigned char *)"END", 3);
+    ck_assert_msg(r.f.a == want.a && r.f.b == want.b, "checksum mismatch");
+    pair_close(&p);
+}
+END_TEST
+
 Suite *suite_tcp_client(void)
 {
     Suite *s = suite_create("tcp_client");
@@ -1314,6 +1705,18 @@ Suite *suite_tcp_client(void)
     tc = tcase_create("ipv6");
     tcase_set_timeout(tc, 10);
     tcase_add_test(tc, test_client_connect_ipv6_roundtrip_peername_tuple);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("queue");
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, test_client_queue_fast_peer_sends_immediately_no_buffer);
+    tcase_add_test(tc, test_client_queue_beyond_limit_enobufs_all_or_nothing);
+    tcase_add_test(tc, test_client_set_queue_limit_validation);
+    tcase_add_test(tc, test_client_flush_drains_when_peer_reads);
+    tcase_add_test(tc, test_client_queue_order_preserved_across_queue_flush);
+    tcase_add_test(tc, test_client_queue_sticky_error_after_rst);
+    tcase_add_test(tc, test_client_queue_null_and_closed_handles_usage_codes);
+    tcase_add_test(tc, test_client_queue_len_zero_ok);
     suite_add_tcase(s, tc);
 
     return s;

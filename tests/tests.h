@@ -22,6 +22,7 @@ Suite *suite_tcp_client(void);
 Suite *suite_tcp_server(void);
 Suite *suite_serve(void);
 Suite *suite_udp(void);
+Suite *suite_selector(void);
 
 /* Number of open file descriptors of this process (counts /proc/self/fd). */
 int tu_count_fds(void);
