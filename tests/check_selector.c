@@ -146,20 +146,6 @@ static void small_buffers(nk_tcp_client *sender, nk_tcp_client *receiver)
         setsockopt(nk_tcp_client_fd(receiver), SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
 }
 
-static void fill_pattern(unsigned char *buf, size_t len, uint64_t seed)
-{
-    uint64_t x = seed | 1;
-    size_t i = 0;
-    for (; i + 8 <= len; i += 8) {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        memcpy(buf + i, &x, 8);
-    }
-    for (; i < len; i++)
-        buf[i] = (unsigned char)i;
-}
-
 /* Fletcher-style checksum: position sensitive. */
 static uint64_t checksum(const unsigned char *p, size_t n)
 {
@@ -1517,7 +1503,7 @@ static void select_flushes_queue(int i, int interest)
     unsigned char *out = malloc(QLEN), *in = malloc(QLEN);
     ck_assert_ptr_nonnull(out);
     ck_assert_ptr_nonnull(in);
-    fill_pattern(out, QLEN, 1234 + (uint64_t)interest);
+    tu_fill_pattern(out, QLEN, 1234 + (uint64_t)interest);
     ssize_t queued = queue_all(c.cli, out, QLEN);
     int tag0, tag;
     tu_assert_code(nk_selector_register_client(sel, c.cli, interest, &tag0), 0);
@@ -1596,7 +1582,7 @@ START_TEST(test_selector_modify_to_write_while_queued_still_flushes)
     unsigned char *out = malloc(LEN), *in = malloc(LEN);
     ck_assert_ptr_nonnull(out);
     ck_assert_ptr_nonnull(in);
-    fill_pattern(out, LEN, 99);
+    tu_fill_pattern(out, LEN, 99);
     ssize_t queued = queue_all(c.cli, out, LEN);
     int fd = nk_tcp_client_fd(c.cli);
     tu_assert_code(nk_selector_register_client(sel, c.cli, NK_EVENT_READ, NULL), 0);
@@ -1640,7 +1626,7 @@ START_TEST(test_selector_failed_flush_rst_sticky_shows_as_read)
     enum { LEN = 256 * 1024 };
     unsigned char *out = malloc(LEN);
     ck_assert_ptr_nonnull(out);
-    fill_pattern(out, LEN, 5);
+    tu_fill_pattern(out, LEN, 5);
     queue_all(c.cli, out, LEN);
     free(out);
     int fd = nk_tcp_client_fd(c.cli);
@@ -1687,7 +1673,7 @@ START_TEST(test_selector_failed_flush_after_shut_wr_shows_as_read)
     enum { LEN = 256 * 1024 };
     unsigned char *out = malloc(LEN);
     ck_assert_ptr_nonnull(out);
-    fill_pattern(out, LEN, 6);
+    tu_fill_pattern(out, LEN, 6);
     queue_all(c.cli, out, LEN);
     free(out);
     int fd = nk_tcp_client_fd(c.cli);

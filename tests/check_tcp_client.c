@@ -85,20 +85,6 @@ static void fl_update(fletcher *f, const unsigned char *p, size_t n)
     f->b = b;
 }
 
-static void fill_pattern(unsigned char *buf, size_t len, uint64_t seed)
-{
-    uint64_t x = seed | 1;
-    size_t i = 0;
-    for (; i + 8 <= len; i += 8) {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        memcpy(buf + i, &x, 8);
-    }
-    for (; i < len; i++)
-        buf[i] = (unsigned char)i;
-}
-
 /* Feeds parts to a client from a thread, delay_ms before each part; then
  * optionally shuts down writing (the reader sees end of stream). */
 typedef struct feeder {
@@ -227,7 +213,7 @@ START_TEST(test_client_connect_roundtrip_sendall_recv_exact)
 
     enum { LEN = 20000 };
     static unsigned char out[LEN], in[LEN];
-    fill_pattern(out, LEN, 42);
+    tu_fill_pattern(out, LEN, 42);
     size_t sent = 0;
     tu_assert_code(nk_tcp_client_sendall(c, out, LEN, &sent), 0);
     ck_assert_uint_eq(sent, LEN);
@@ -671,7 +657,7 @@ START_TEST(test_client_sendall_64mib_slow_reader)
     const size_t len = (size_t)64 << 20;
     unsigned char *big = malloc(len);
     ck_assert_ptr_nonnull(big);
-    fill_pattern(big, len, 0x9e3779b97f4a7c15ULL);
+    tu_fill_pattern(big, len, 0x9e3779b97f4a7c15ULL);
     fletcher want = {0, 0};
     fl_update(&want, big, len);
 
@@ -1170,7 +1156,7 @@ START_TEST(test_client_sendall_blocking_signal_storm_completes)
     const size_t len = tu_tmult() > 1 ? (size_t)1 << 20 : (size_t)8 << 20;
     unsigned char *big = malloc(len);
     ck_assert_ptr_nonnull(big);
-    fill_pattern(big, len, 7);
+    tu_fill_pattern(big, len, 7);
     fletcher want = {0, 0};
     fl_update(&want, big, len);
     pair p;
@@ -1309,7 +1295,7 @@ START_TEST(test_client_queue_beyond_limit_enobufs_all_or_nothing)
     /* an empty queue: more than the limit is refused, and nothing is sent */
     tu_assert_code(nk_tcp_client_set_queue_limit(p.cli, 100), 0);
     static unsigned char big[1 << 20];
-    fill_pattern(big, sizeof big, 77);
+    tu_fill_pattern(big, sizeof big, 77);
     ssize_t rc = nk_tcp_client_queue(p.cli, big, 101);
     tu_assert_code(rc, -ENOBUFS);
     ck_assert_str_eq(nk_strerror((int)rc), "[Errno 105] No buffer space available");
@@ -1380,7 +1366,7 @@ START_TEST(test_client_set_queue_limit_validation)
     q_small_buffers(&p);
     tu_assert_code(nk_tcp_client_set_queue_limit(p.cli, 1 << 20), 0);
     size_t off = 0;
-    fill_pattern(big, sizeof big, 3);
+    tu_fill_pattern(big, sizeof big, 3);
     ssize_t queued = q_fill(p.cli, big, sizeof big, 4096, &off);
     tu_assert_code(nk_tcp_client_set_queue_limit(p.cli, 1), 0);
     ck_assert_int_eq(nk_tcp_client_queued(p.cli), queued);
@@ -1405,7 +1391,7 @@ START_TEST(test_client_flush_drains_when_peer_reads)
     const size_t len = (size_t)1 << 20;
     unsigned char *big = malloc(len);
     ck_assert_ptr_nonnull(big);
-    fill_pattern(big, len, 11);
+    tu_fill_pattern(big, len, 11);
     tu_assert_code(nk_tcp_client_set_queue_limit(p.cli, len), 0);
     for (size_t off = 0; off < len; off += 65536)
         tu_assert_code(nk_tcp_client_queue(p.cli, big + off, 65536), 0);
@@ -1457,7 +1443,7 @@ START_TEST(test_client_queue_order_preserved_across_queue_flush)
     int cfd = nk_tcp_client_fd(p.cli);
     enum { LEN = 600000 };
     static unsigned char out[LEN], in[LEN];
-    fill_pattern(out, LEN, 2024);
+    tu_fill_pattern(out, LEN, 2024);
     size_t off = 0, got = 0;
     int appended = 0;
     long long end = tu_now_ms() + TU_SLACK(10000);
@@ -1597,7 +1583,7 @@ START_TEST(test_client_queue_len_zero_ok)
     /* with bytes waiting too */
     q_small_buffers(&p);
     static unsigned char big[1 << 20];
-    fill_pattern(big, sizeof big, 8);
+    tu_fill_pattern(big, sizeof big, 8);
     tu_assert_code(nk_tcp_client_set_queue_limit(p.cli, sizeof big), 0);
     size_t off = 0;
     ssize_t queued = q_fill(p.cli, big, sizeof big, 8192, &off);

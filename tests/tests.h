@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
+#include <stdint.h>
 
 Suite *suite_error(void);
 Suite *suite_addr(void);
@@ -26,6 +27,9 @@ Suite *suite_selector(void);
 
 /* Number of open file descriptors of this process (counts /proc/self/fd). */
 int tu_count_fds(void);
+
+/* Fills buf with a pseudo-random pattern (xorshift from seed), for byte-exact checks. */
+void tu_fill_pattern(unsigned char *buf, size_t len, uint64_t seed);
 
 /* 1 when the machine can bind ::1 (IPv6 loopback), else 0. A test that needs
  * IPv6 and finds none prints why it skips. */
@@ -41,7 +45,7 @@ long long tu_now_ms(void);
 long long tu_tmult(void);
 
 /* ms scaled by tu_tmult(), for time bounds and timeouts a slow run stretches. */
-#define TU_SLACK(ms) ((long long)(ms) * tu_tmult())
+#define TU_SLACK(ms) ((long long)(ms)*tu_tmult())
 
 /* Sleeps ms milliseconds, sleeping on when a signal interrupts (EINTR). */
 void tu_sleep_ms(long ms);
@@ -90,9 +94,9 @@ int tu_echo_port(const tu_echo *e);
 void tu_echo_join(tu_echo *e);
 
 /* ck_assert that rc is exactly code, printing both names on failure. */
-#define tu_assert_code(rc, code)                                                  \
-    ck_assert_msg((long)(rc) == (long)(code), "expected %s (%ld), got %s (%ld): %s", \
-                  nk_error_name((int)(code)), (long)(code), nk_error_name((int)(rc)), \
-                  (long)(rc), nk_strerror((int)(rc)))
+#define tu_assert_code(rc, code)                                                                   \
+    ck_assert_msg((long)(rc) == (long)(code), "expected %s (%ld), got %s (%ld): %s",               \
+                  nk_error_name((int)(code)), (long)(code), nk_error_name((int)(rc)), (long)(rc),  \
+                  nk_strerror((int)(rc)))
 
 #endif

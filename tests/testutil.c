@@ -265,3 +265,17 @@ void tu_echo_join(tu_echo *e)
     close(e->listen_fd);
     free(e);
 }
+
+void tu_fill_pattern(unsigned char *buf, size_t len, uint64_t seed)
+{
+    uint64_t x = seed | 1;
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        memcpy(buf + i, &x, 8);
+    }
+    for (; i < len; i++)
+        buf[i] = (unsigned char)i;
+}
