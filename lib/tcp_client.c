@@ -87,7 +87,9 @@ void nk_tcp_client_close(nk_tcp_client *c)
 static int connect_one(const struct sockaddr *sa, socklen_t len, int timeout_ms,
                        nk__deadline *deadline)
 {
-    int fd = nk__socket(sa->sa_family, SOCK_STREAM, 1);
+    /* A blocking object connects on a blocking socket: socket + connect, as raw
+     * code does; with a timeout the socket is non-blocking and poll waits. */
+    int fd = nk__socket(sa->sa_family, SOCK_STREAM, timeout_ms != NK_BLOCK);
     if (fd < 0)
         return fd;
     int rc;
@@ -115,8 +117,6 @@ static int connect_one(const struct sockaddr *sa, socklen_t len, int timeout_ms,
             goto fail;
         }
     }
-    if (timeout_ms == NK_BLOCK && (rc = nk__set_nonblock(fd, 0)) < 0)
-        goto fail;
     return fd;
 fail:
     nk__close_fd(fd);
