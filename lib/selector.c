@@ -370,7 +370,8 @@ int nk_selector_register_client(nk_selector *sel, nk_tcp_client *c, int events, 
         return -EEXIST;
     if ((rc = add(sel, c->fd, events, data, KIND_CLIENT, c)) == 0) {
         c->sel = sel;
-        if (c->rready) /* lines read ahead before it was registered */
+        c->rready = c->rpos < c->rlen; /* read ahead before it was registered */
+        if (c->rready)
             nk__selector_readahead(sel, c->fd);
     }
     return rc;

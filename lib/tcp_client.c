@@ -234,8 +234,10 @@ static void push_back(nk_tcp_client *c, const char *buf, size_t n)
  * returns are left in the read-ahead buffer, and tells the selector. */
 static ssize_t note_read(nk_tcp_client *c, ssize_t result)
 {
+    if (c->sel == NULL)
+        return result; /* registering computes rready afresh */
     int ready = (result >= 0 || result == -EMSGSIZE) && c->rpos < c->rlen;
-    if (ready && !c->rready && c->sel != NULL)
+    if (ready && !c->rready)
         nk__selector_readahead(c->sel, c->fd);
     c->rready = (unsigned char)ready;
     return result;
@@ -252,6 +254,28 @@ ssize_t nk_tcp_client_send(nk_tcp_client *c, const void *buf, size_t len)
     return send_some(c, buf, len, &deadline);
 }
 
+/* The rest of a sendall whose first send(2) returned n (the slow path:
+ * partial sends, EINTR, waiting for the socket). */
+static int sendall_rest(nk_tcp_client *c, const char *buf, size_t len, ssize_t n, size_t *sent)
+{
+    nk__deadline deadline = 0;
+    size_t done = 0;
+    int rc = 0;
+    for (;;) {
+        if (n >= 0) {
+            done += (size_t)n;
+            if (done == len)
+                break;
+        } else if ((rc = nk__retry(c->fd, POLLOUT, c->timeout_ms, &deadline)) < 0) {
+            break; /* errno of the failed send decided: EINTR retries, EAGAIN waits */
+        }
+        n = send(c->fd, buf + done, len - done, NK__SEND_FLAGS);
+    }
+    if (sent != NULL)
+        *sent = done;
+    return rc;
+}
+
 int nk_tcp_client_sendall(nk_tcp_client *c, const void *buf, size_t len, size_t *sent)
 {
     if (sent != NULL)
@@ -261,19 +285,16 @@ int nk_tcp_client_sendall(nk_tcp_client *c, const void *buf, size_t len, size_t 
         return rc;
     if (buf == NULL && len > 0)
         return NK_ENULL;
-    nk__deadline deadline = 0;
-    size_t done = 0;
-    while (done < len) {
-        ssize_t n = send_some(c, (const char *)buf + done, len - done, &deadline);
-        if (n < 0) {
-            rc = (int)n;
-            break;
-        }
-        done += (size_t)n;
+    if (len == 0)
+        return 0;
+    /* One send(2) takes it all, as it nearly always does. */
+    ssize_t n = send(c->fd, buf, len, NK__SEND_FLAGS);
+    if (n >= 0 && (size_t)n == len) {
+        if (sent != NULL)
+            *sent = len;
+        return 0;
     }
-    if (sent != NULL)
-        *sent = done;
-    return rc;
+    return sendall_rest(c, buf, len, n, sent);
 }
 
 ssize_t nk_tcp_client_recv(nk_tcp_client *c, void *buf, size_t len)
@@ -291,6 +312,30 @@ ssize_t nk_tcp_client_recv(nk_tcp_client *c, void *buf, size_t len)
     return note_read(c, recv_some(c, buf, len, &deadline));
 }
 
+/* The rest of a recv_exact: got bytes are in buf, and the last recv(2)
+ * returned n (the slow path: short reads, EINTR, waiting, end of stream). */
+static ssize_t recv_exact_rest(nk_tcp_client *c, char *p, size_t len, size_t got, ssize_t n)
+{
+    nk__deadline deadline = 0;
+    for (;;) {
+        if (n == 0)
+            break; /* the peer closed: a short count */
+        if (n > 0) {
+            got += (size_t)n;
+            if (got == len)
+                break;
+        } else {
+            int rc = nk__retry(c->fd, POLLIN, c->timeout_ms, &deadline);
+            if (rc < 0) {
+                push_back(c, p, got);
+                return note_read(c, rc);
+            }
+        }
+        n = recv(c->fd, p + got, len - got, 0);
+    }
+    return note_read(c, (ssize_t)got);
+}
+
 ssize_t nk_tcp_client_recv_exact(nk_tcp_client *c, void *buf, size_t len)
 {
     int rc = nk__client_check(c);
@@ -300,18 +345,13 @@ ssize_t nk_tcp_client_recv_exact(nk_tcp_client *c, void *buf, size_t len)
         return NK_ENULL;
     char *p = buf;
     size_t got = take_buffered(c, p, len);
-    nk__deadline deadline = 0;
-    while (got < len) {
-        ssize_t n = recv_some(c, p + got, len - got, &deadline);
-        if (n == 0)
-            break; /* the peer closed: a short count */
-        if (n < 0) {
-            push_back(c, p, got);
-            return note_read(c, n);
-        }
-        got += (size_t)n;
-    }
-    return note_read(c, (ssize_t)got);
+    if (got == len)
+        return note_read(c, (ssize_t)len);
+    /* One recv(2) brings the rest, as it nearly always does. */
+    ssize_t n = recv(c->fd, p + got, len - got, 0);
+    if (n >= 0 && (size_t)n == len - got)
+        return note_read(c, (ssize_t)len);
+    return recv_exact_rest(c, p, len, got, n);
 }
 
 /* Frees the (empty) read-ahead buffer. */
