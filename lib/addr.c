@@ -33,6 +33,16 @@ void nk__addr_from_sockaddr(nk_addr *out, const struct sockaddr *sa, socklen_t l
     out->len = len;
 }
 
+void nk__addr_unmap(nk_addr *a)
+{
+    const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&a->ss;
+    if (a->ss.ss_family != AF_INET6 || a->len < (socklen_t)sizeof *s6 ||
+        !IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
+        return;
+    nk_addr copy = *a;
+    nk__addr_from_sockaddr(a, (const struct sockaddr *)&copy.ss, copy.len);
+}
+
 int nk__addr_for_socket(const nk_addr *addr, int sock_family, struct sockaddr_storage *ss,
                         socklen_t *len)
 {

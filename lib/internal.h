@@ -98,6 +98,10 @@ int nk__check_host_port(const char *host, int null_ok, int port);
 /* Fills an nk_addr from a kernel sockaddr, turning ::ffff:a.b.c.d into IPv4. */
 void nk__addr_from_sockaddr(nk_addr *out, const struct sockaddr *sa, socklen_t len);
 
+/* Rewrites a v4-mapped IPv6 address (::ffff:a.b.c.d) in place as IPv4;
+ * leaves any other address as it is. */
+void nk__addr_unmap(nk_addr *a);
+
 /* Prepares addr for a socket of family sock_family: an IPv4 address on an IPv6
  * socket becomes ::ffff:a.b.c.d. Returns 0 or NK_EINVAL / -EAFNOSUPPORT. */
 int nk__addr_for_socket(const nk_addr *addr, int sock_family, struct sockaddr_storage *ss,

@@ -474,6 +474,24 @@ START_TEST(test_udp_recvfrom_truncated_emsgsize_next_intact)
 }
 END_TEST
 
+/* A truncated datagram still names its sender, and a sockaddr-sized
+ * receive (from != NULL) reports the same truncation as from == NULL. */
+START_TEST(test_udp_recvfrom_truncated_reports_sender)
+{
+    nk_udp_endpoint *a = udp_open_ok("127.0.0.1"), *b = udp_open_ok("127.0.0.1");
+    ck_assert_int_eq(nk_udp_sendto(a, "0123456789", 10, "127.0.0.1", udp_port_ok(b)), 10);
+    char buf[4];
+    nk_addr from;
+    memset(&from, 0, sizeof from);
+    tu_assert_code(nk_udp_recvfrom(b, buf, sizeof buf, &from), -EMSGSIZE);
+    ck_assert_mem_eq(buf, "0123", 4);
+    ck_assert_int_eq(nk_addr_family(&from), AF_INET);
+    ck_assert_int_eq(nk_addr_port(&from), udp_port_ok(a));
+    nk_udp_close(a);
+    nk_udp_close(b);
+}
+END_TEST
+
 START_TEST(test_udp_recvfrom_exact_fit_not_truncated)
 {
     nk_udp_endpoint *a = udp_open_ok("127.0.0.1"), *b = udp_open_ok("127.0.0.1");
@@ -717,6 +735,7 @@ Suite *suite_udp(void)
     tcase_add_test(tc, test_udp_recvfrom_empty_datagram);
     tcase_add_test(tc, test_udp_recvfrom_truncated_emsgsize_next_intact);
     tcase_add_test(tc, test_udp_recvfrom_exact_fit_not_truncated);
+    tcase_add_test(tc, test_udp_recvfrom_truncated_reports_sender);
     tcase_add_test(tc, test_udp_sendto_oversized_emsgsize);
     suite_add_tcase(s, tc);
 
