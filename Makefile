@@ -286,3 +286,13 @@ bench: bench-build
 
 bench-quick: bench-build
 	python3 bench/run.py --quick
+
+# ---- Documentation checks (issue 8) -------------------------------------------
+# check-man: tests/check_man.sh (every exported function has a man page, every
+# page renders without a warning, has its sections, and its EXAMPLE compiles
+# and runs; see the script). Also run by `make check`.
+.PHONY: check-docs check-man
+check: check-docs
+check-docs: check-man
+check-man: all | deps
+	CC='$(CC)' bash tests/check_man.sh
