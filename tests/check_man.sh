@@ -3,8 +3,9 @@
 #
 #   (a) every nk_* function lib/libnetkit.so exports (nm -D --defined-only) has
 #       docs/man/<function>.3: a page, or a one-line .so alias to a page; the page
-#       names the function in its NAME section; every .3 file is an exported
-#       function, and every name in a NAME section has its file;
+#       names the function in its NAME section and declares it in SYNOPSIS;
+#       every .3 file is an exported function, and every name in a NAME
+#       section has its file;
 #   (b) every page (aliases resolved, netkit.7 too) renders with
 #       groff -ww -man -Tutf8 with nothing on stderr, no rendered line is wider
 #       than 80 columns or ends in a hyphenated word (a function name cut in
@@ -96,6 +97,7 @@ for f in "${pages[@]}"; do
     case $f in *.3) ;; *) continue ;; esac
     for name in $(names_of "$f"); do
         [ -e "$MANDIR/$name.3" ] || fail "$f names $name, which has no file $MANDIR/$name.3 (alias)"
+        section "$f" SYNOPSIS | grep -q "[ *]$name(" || fail "$f names $name, but its SYNOPSIS does not declare it"
     done
 done
 
@@ -181,6 +183,7 @@ normalize() { if [ "$1" = ports ]; then sed -E 's/\b[0-9]{4,5}\b/PORT/g'; else c
 # with SIGTERM and expect exit status 0.
 drive_selector_echo() {
     local exe=$1 log=$2 port="" pid i
+    : > "$log"
     "$exe" > "$log" 2> "$log.err" &
     pid=$!
     pids+=("$pid")
@@ -192,16 +195,19 @@ drive_selector_echo() {
     [ -n "$port" ] || { echo "no 'echo server on port N' line within 5 s"; kill "$pid"; return 1; }
     python3 - "$port" <<'EOF' || { kill "$pid"; return 1; }
 import socket, sys
-with socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5) as s:
-    s.sendall(b"ping\n")
-    got = b""
-    while len(got) < 5:
-        chunk = s.recv(16)
-        if not chunk:
-            break
-        got += chunk
-    if got != b"ping\n":
-        sys.exit("echo: sent b'ping\\n', got %r" % got)
+got = b""
+try:
+    with socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5) as s:
+        s.sendall(b"ping\n")
+        while len(got) < 5:
+            chunk = s.recv(16)
+            if not chunk:
+                break
+            got += chunk
+except OSError as e:
+    sys.exit("echo: %s after %r came back" % (e, got))
+if got != b"ping\n":
+    sys.exit("echo: sent b'ping\\n', got %r" % got)
 EOF
     kill -TERM "$pid"
     for i in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
@@ -233,8 +239,8 @@ for f in "${pages[@]}"; do
     # Run it: the selector's echo server is driven; every other one ends by itself.
     case $name in
     nk_selector_open.3)
-        if ! msg=$(drive_selector_echo "$prog" "$prog.out" 2>&1); then
-            fail "$f: the EXAMPLE server did not echo and stop: $msg"
+        if ! drive_selector_echo "$prog" "$prog.out" > "$prog.drive" 2>&1; then
+            fail "$f: the EXAMPLE server did not echo and stop: $(cat "$prog.drive")"
             sed 's/^/    /' "$prog.out" "$prog.out.err"
             continue
         fi ;;
@@ -295,7 +301,7 @@ done
 python3 tests/man_errors.py "$MANDIR" include/netkit.h $CC -std=gnu11 -Iinclude -- lib/libnetkit.a -pthread \
     || fails=$((fails + 1))
 
-echo "check_man: $nexported exported functions, each with a page; ${#pages[@]} pages + ${#aliases[@]} aliases rendered by groff -ww ($nrendered files$([ $have_mandoc = 1 ] && echo ", mandoc -Tlint clean" || echo ", mandoc not installed")); sections checked; $nexamples EXAMPLE programs compiled with -Werror, $nran run (${ran_names[*]}), $noutputs shown outputs compared; $nrefs references to netkit pages resolved"
+echo "check_man: $nexported exported functions checked for a page; ${#pages[@]} pages + ${#aliases[@]} aliases rendered by groff -ww ($nrendered files$([ $have_mandoc = 1 ] && echo ", mandoc -Tlint clean" || echo ", mandoc not installed")); sections checked; $nexamples EXAMPLE programs compiled with -Werror, $nran run (${ran_names[*]}), $noutputs shown outputs compared; $nrefs references to netkit pages resolved"
 if [ $fails -ne 0 ]; then
     echo "check_man: $fails failure(s)"
     exit 1

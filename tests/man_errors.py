@@ -264,7 +264,7 @@ def main():
             problems.append('%s:%d: %s is quoted as "%s"; nk_strerror gives "%s"'
                             % (page, line, code, msg, texts[code]))
     for p in problems:
-        print("check_man: " + p)
+        print("check_man: FAIL: " + p)
     print("check_man: errors: %d codes of %d functions found in their pages' ERRORS; "
           "%d quoted messages (%d codes) equal nk_strerror's text%s"
           % (listed, len(decls), len(quotes), len(texts),
