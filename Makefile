@@ -290,9 +290,12 @@ bench-quick: bench-build
 # ---- Documentation checks (issue 8) -------------------------------------------
 # check-man: tests/check_man.sh (every exported function has a man page, every
 # page renders without a warning, has its sections, and its EXAMPLE compiles
-# and runs; see the script). Also run by `make check`.
-.PHONY: check-docs check-man
+# and runs). check-guide: tests/check_guide.py (docs/guide.md's C compiles, its
+# excerpts are the real code, its names exist). All run by `make check`.
+.PHONY: check-docs check-man check-guide
 check: check-docs
-check-docs: check-man
+check-docs: check-man check-guide
 check-man: all | deps
 	CC='$(CC)' bash tests/check_man.sh
+check-guide: all | deps
+	CC='$(CC)' python3 tests/check_guide.py
