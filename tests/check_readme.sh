@@ -30,6 +30,12 @@ top=$(pwd)
 MAKE=${MAKE:-make}
 CC=${CC:-cc}
 README=${README:-README.md}   # another file only to show that the check fails
+# make -n runs this recipe too (it names $(MAKE)): a dry run checks nothing.
+makeflags=${MAKEFLAGS:-}
+case ${makeflags%% *} in   # the first word holds the one-letter flags, "n" among them
+-*) ;;
+*n*) echo "check_readme: make -n (dry run): not running the README's commands"; exit 0 ;;
+esac
 if [ -n "${NK_CHECK_README_RUNNING:-}" ]; then
     echo "check_readme: already running in a parent process, not again"
     exit 0
