@@ -16,7 +16,8 @@
 #                          "Received: Hello, Server!";
 #       make install PREFIX=/usr/local
 #                          runs with PREFIX (and LIBDIR, ...) set to a scratch
-#                          prefix instead, then man finds netkit(7) there;
+#                          prefix instead, then man finds netkit(7) there and
+#                          resolves an alias (nk_tcp_connect_addr);
 #       cc first.c $(pkg-config ...)
 #                          run as written against that prefix (PKG_CONFIG_PATH),
 #                          shared (needs libnetkit.so.0) and static (does not), and
@@ -147,6 +148,13 @@ while read -r cmd; do
                     echo "    man netkit: the overview page"
                 else
                     fail "man -M $prefix/share/man netkit does not show netkit(7):"; cat "$tmp/man.err"
+                fi
+                # An alias (.so) resolves once installed: man nk_tcp_connect_addr shows its family page.
+                if MANWIDTH=80 man -M "$prefix/share/man" nk_tcp_connect_addr 2> "$tmp/man.err" | grep -q 'NK_TCP_CONNECT(3)' \
+                    && [ ! -s "$tmp/man.err" ]; then
+                    echo "    man nk_tcp_connect_addr: the nk_tcp_connect(3) page, through its .so alias"
+                else
+                    fail "man -M $prefix/share/man nk_tcp_connect_addr does not show nk_tcp_connect(3):"; cat "$tmp/man.err"
                 fi
             else
                 echo "    man netkit: not checked, man(1) is not installed (apt-get install man-db)"
