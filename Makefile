@@ -286,3 +286,21 @@ bench: bench-build
 
 bench-quick: bench-build
 	python3 bench/run.py --quick
+
+# ---- Documentation checks (issue 8) -------------------------------------------
+# check-man: tests/check_man.sh (every exported function has a man page, every
+# page renders without a warning, has its sections, and its EXAMPLE compiles
+# and runs). check-guide: tests/check_guide.py (docs/guide.md's C compiles, its
+# excerpts are the real code, its names exist). check-readme:
+# tests/check_readme.sh (README's first program and commands work as written;
+# it runs make demo and make install into a scratch prefix, not make check).
+# All run by `make check`.
+.PHONY: check-docs check-man check-guide check-readme
+check: check-docs
+check-docs: check-man check-guide check-readme
+check-man: all | deps
+	CC='$(CC)' bash tests/check_man.sh
+check-guide: all | deps
+	CC='$(CC)' python3 tests/check_guide.py
+check-readme: all | deps
+	+MAKE='$(MAKE)' CC='$(CC)' bash tests/check_readme.sh

@@ -128,8 +128,9 @@ NK_EXTERN const char *nk_error_name(int code);
  * call in the same thread; use nk_strerror_r() to keep it longer. */
 NK_EXTERN const char *nk_strerror(int code);
 
-/* nk_strerror() into a caller buffer. Returns the message length, or NK_ENULL /
- * NK_EBUFSIZE (the message is then truncated but still NUL-terminated if cap > 0). */
+/* nk_strerror() into a caller buffer. Returns the message length.
+ * Errors: NK_ENULL, NK_EBUFSIZE (the message is then truncated but still
+ * NUL-terminated if cap > 0). */
 NK_EXTERN int nk_strerror_r(int code, char *buf, size_t cap);
 
 /* ======================================================================== */
@@ -295,8 +296,9 @@ NK_EXTERN ssize_t nk_tcp_client_recv_exact(nk_tcp_client *c, void *buf, size_t l
  * whole call; on a timeout (or -EAGAIN) the partial line stays buffered and the
  * next call returns it whole. The first call allocates an 8 KiB read buffer;
  * it is freed by close, and also when a call fails (-EAGAIN, a timeout) with
- * nothing buffered, so an idle non-blocking connection holds none. Errors: NK_ENULL, NK_EINVAL (cap < 2), as nk_tcp_client_recv,
- * -EMSGSIZE, -ENOMEM (no read buffer). */
+ * nothing buffered, so an idle non-blocking connection holds none.
+ * Errors: NK_ENULL, NK_EINVAL (cap < 2), as nk_tcp_client_recv, -EMSGSIZE,
+ * -ENOMEM (no read buffer). */
 NK_EXTERN ssize_t nk_tcp_client_recv_line(nk_tcp_client *c, char *buf, size_t cap);
 
 /* Shuts down reading (SHUT_RD), writing (SHUT_WR) or both (SHUT_RDWR).

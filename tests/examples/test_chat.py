@@ -657,7 +657,9 @@ class RoomChurnTest(ExampleTest):
         base_fds, base_rss = settled(len(os.listdir(fd_dir)))
         cycles(9000)
         fds, rss = settled(base_fds)
-        self.assertEqual(fds, base_fds, "the room leaks fds")
+        # The base may still count a warm-up connection closing under load: a
+        # leak shows as more fds (thousands after 9000 cycles), never fewer.
+        self.assertLessEqual(fds, base_fds, "the room leaks fds")
         # Allocator noise stays far below a leak of even 100 bytes per cycle (880 KiB).
         self.assertLess(rss - base_rss, 512, f"RSS grew from {base_rss} to {rss} KiB")
 
