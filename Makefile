@@ -286,3 +286,12 @@ bench: bench-build
 
 bench-quick: bench-build
 	python3 bench/run.py --quick
+
+# ---- Hostile input (tests/check_hostile.c) ------------------------------------
+# The hostile suite fails when an exported function has no row in its table;
+# it reads the exports from build/exports.txt (beside the runners' directories).
+HOSTILE_EXPORTS := build/exports.txt
+$(HOSTILE_EXPORTS): $(SHARED_LIB)
+	@mkdir -p $(@D)
+	nm -D --defined-only $< | awk '$$2 == "T" { print $$3 }' | sort > $@
+$(RUNNER) $(ASAN_RUNNER): | $(HOSTILE_EXPORTS)
