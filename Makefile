@@ -304,3 +304,11 @@ check-guide: all | deps
 	CC='$(CC)' python3 tests/check_guide.py
 check-readme: all | deps
 	+MAKE='$(MAKE)' CC='$(CC)' bash tests/check_readme.sh
+# ---- Hostile input (tests/check_hostile.c) ------------------------------------
+# The hostile suite fails when an exported function has no row in its table;
+# it reads the exports from build/exports.txt (beside the runners' directories).
+HOSTILE_EXPORTS := build/exports.txt
+$(HOSTILE_EXPORTS): $(SHARED_LIB)
+	@mkdir -p $(@D)
+	nm -D --defined-only $< | awk '$$2 == "T" { print $$3 }' | sort > $@
+$(RUNNER) $(ASAN_RUNNER): | $(HOSTILE_EXPORTS)

@@ -22,16 +22,27 @@
  *
  * The room's protocol, one line per message:
  *   server -> client  "Welcome to the chat room! Enter your name:\n"
- *   client -> server  the name (at most 32 bytes kept; an empty name becomes
- *                     the client's address, "127.0.0.1:54321")
+ *   client -> server  the name (at most 32 bytes kept, cut where a UTF-8
+ *                     character starts, control characters shown as '?'; an
+ *                     empty name becomes the client's address, "127.0.0.1:54321")
  *   server -> others  "* <name> has joined the chat\n"
  *   client -> server  "<text>\n"  (empty lines are ignored)
  *   server -> others  "<name>: <text>\n"
  *   server -> others  "* <name> has left the chat\n" when it leaves (or resets)
- *   server -> others  "* <name> was dropped (not reading)\n" when more than
- *                     --max-queue bytes wait for it: it is disconnected
+ *   server -> others  "* <name> was dropped (not reading)\n" when it does not
+ *                     take what comes for it: its queue (--max-queue bytes)
+ *                     overflows, or stays over half full for a second (the
+ *                     threads engine: stays full for a second); it is
+ *                     disconnected
  *   server -> sender  "* your line was cut to N bytes\n" for a line longer than
  *                     --max-line: its first N bytes go out, the rest is dropped
+ * A line is bytes up to "\n" (one "\r" before it is left out), passed on as
+ * they are: NUL bytes, invalid UTF-8 and lone "\r"s too. Lines are passed on
+ * no faster than the others take them: while a client's queue is more than
+ * half full, the server reads no more lines (the selector engine pauses the
+ * senders, the threads engine's senders wait for room), so a flood from one
+ * client slows that client down instead of dropping readers that merely
+ * fell behind; a client that does not read at all is dropped as above.
  * The selector engine runs every client on one thread: the sockets are
  * non-blocking, nk_selector_select says which have lines to read, and each
  * line goes to the others through nk_tcp_client_queue, which sends at once
@@ -59,6 +70,7 @@
 
 #define NAME_MAX_LEN 32 /* bytes of a room name kept */
 #define CHUNK 1024      /* the seeds' recv size */
+#define ROOM_GRACE_MS 1000 /* how long a full queue has to drain before its client is dropped */
 
 enum mode { MODE_ONE, MODE_NAMED, MODE_ROOM };
 enum engine { ENGINE_SELECTOR, ENGINE_THREADS };
@@ -98,6 +110,7 @@ struct member {
 
 struct room {
     pthread_mutex_t lock;
+    pthread_cond_t room_made; /* a writer sent queued bytes, or a member left */
     struct member *members;
     size_t max_queue;
     size_t max_line;
@@ -127,8 +140,8 @@ static void usage(FILE *out)
         "  --port P          port to bind, 0 for an ephemeral one\n"
         "                    (default 1042, 12345 and 8000)\n"
         "  --max-clients N   named, room: exit after N clients (0: forever)\n"
-        "  --max-queue BYTES room: a client with more than BYTES waiting for it is\n"
-        "                    dropped (default 65536)\n"
+        "  --max-queue BYTES room: bytes that may wait for a client; one that does not\n"
+        "                    take them in time is dropped (default 65536)\n"
         "  --max-line BYTES  room: longer lines are cut to BYTES (default 1024)\n"
         "  --engine E        room: selector (default: one thread for every client) or\n"
         "                    threads (one thread per client, as the seed)\n"
@@ -255,6 +268,24 @@ static void print_line(const char *prefix, const char *text, size_t len)
     putchar('\n');
 }
 
+/* Sets a room name from the first len bytes of text: at most NAME_MAX_LEN
+ * bytes, not cut inside a UTF-8 character, control characters (a NUL, an
+ * escape sequence, a "\r") shown as '?', since the name goes to every
+ * client's screen and to the server's. */
+static void set_name(char *name, const char *text, size_t len)
+{
+    if (len > NAME_MAX_LEN) {
+        len = NAME_MAX_LEN;
+        while (len > 0 && ((unsigned char)text[len] & 0xC0) == 0x80)
+            len--; /* text[len] continues a character: end before its first byte */
+    }
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)text[i];
+        name[i] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
+    }
+    name[len] = '\0';
+}
+
 /* ---- --mode one (seed 000) -------------------------------------------- */
 
 /* Receives messages until the client leaves; returns 0 or a netkit code. */
@@ -359,9 +390,35 @@ static int enqueue(struct room *r, struct member *m, const char *text, size_t le
     return 0;
 }
 
-/* Queues text for every member but from; marks those that overflow. Room locked. */
+/* 1 when a member but from has no room for len more bytes. Room locked. */
+static int someone_full(const struct room *r, const struct member *from, size_t len)
+{
+    for (const struct member *m = r->members; m != NULL; m = m->next)
+        if (m != from && !m->dropped && m->queued + len > r->max_queue)
+            return 1;
+    return 0;
+}
+
+/* Queues text for every member but from; marks those that overflow. A full
+ * queue is first given ROOM_GRACE_MS for its writer thread to send (the room
+ * lock is released while this sender waits, so a fast sender is slowed to
+ * the pace of the room instead of outrunning the writers); a member whose
+ * queue is still full then does not read, and is marked. Room locked. */
 static void deliver(struct room *r, const struct member *from, const char *text, size_t len)
 {
+    if (someone_full(r, from, len)) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += ROOM_GRACE_MS / 1000;
+        until.tv_nsec += (long)(ROOM_GRACE_MS % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        while (someone_full(r, from, len) &&
+               pthread_cond_timedwait(&r->room_made, &r->lock, &until) == 0)
+            ; /* members may have come and gone: the list is walked afresh */
+    }
     for (struct member *m = r->members; m != NULL; m = m->next)
         if (m != from && !m->dropped && enqueue(r, m, text, len) < 0)
             m->dropped = 1;
@@ -377,6 +434,7 @@ static void unlink_member(struct room *r, struct member *m)
     m->in_room = 0;
     m->stop = 1;
     pthread_cond_signal(&m->wake);
+    pthread_cond_broadcast(&r->room_made); /* senders waiting for its room go on */
 }
 
 /* Ends both directions of a connection, so that its threads stop waiting. */
@@ -466,6 +524,8 @@ static void *writer_main(void *arg)
         pthread_mutex_lock(&r->lock);
         m->start = (m->start + sent) % r->max_queue;
         m->queued -= sent;
+        if (sent > 0)
+            pthread_cond_broadcast(&r->room_made);
         if (rc < 0) {
             /* The client is gone: end its reader too, which then leaves the room. */
             hang_up(m->conn);
@@ -485,10 +545,7 @@ static int read_name(struct member *me, const nk_addr *peer, char *line, size_t 
     if (n <= 0 && n != -EMSGSIZE)
         return (int)n;
     size_t len = n == -EMSGSIZE ? cap - 1 : strip_newline(line, (size_t)n);
-    if (len > NAME_MAX_LEN)
-        len = NAME_MAX_LEN;
-    memcpy(me->name, line, len);
-    me->name[len] = '\0';
+    set_name(me->name, line, len);
     /* An over-long name line: skip the rest of it. */
     while (n == -EMSGSIZE)
         n = nk_tcp_client_recv_line(me->conn, line, cap);
@@ -628,6 +685,9 @@ struct guest {
     unsigned char state;   /* NAMING, SKIP_NAME (rest of a long name), CHATTING */
     unsigned char cutting; /* skipping the rest of an over-long line */
     unsigned char dropped; /* its queue overflowed: reap() removes it */
+    unsigned char backlogged; /* its queue is over half --max-queue */
+    unsigned char paused;     /* not registered: its lines wait until no one is backlogged */
+    int64_t backlog_since;    /* when it became backlogged, monotonic ms */
     struct guest *prev, *next; /* every guest of the hall, newest first */
 };
 
@@ -642,18 +702,33 @@ struct hall {
     char *line, *out;       /* one line in, one line out, shared by all */
     size_t cap;             /* of line: max_line, "\r\n" and the NUL */
     int64_t accept_resumes; /* after EMFILE: monotonic ms, 0 = accepting */
+    long backlogged, paused; /* guests with those flags */
 };
 
 static volatile sig_atomic_t stopping;
 static nk_selector *stop_sel; /* for the signal handler */
 
-/* Queues text for g; a guest whose queue would overflow is marked for reap.
- * Other errors mean the connection failed: its socket reads as ended, so the
- * guest leaves through on_readable. */
-static void send_to(struct guest *g, const char *text, size_t len)
+static int64_t now_ms(void)
 {
-    if (nk_tcp_client_queue(g->conn, text, len) == -ENOBUFS)
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Queues text for g; a guest whose queue would overflow is marked for reap,
+ * one whose queue passes half the limit is backlogged (no lines are read
+ * until it catches up). Other errors mean the connection failed: its socket
+ * reads as ended, so the guest leaves through on_readable. */
+static void send_to(struct hall *h, struct guest *g, const char *text, size_t len)
+{
+    if (nk_tcp_client_queue(g->conn, text, len) == -ENOBUFS) {
         g->dropped = 1;
+    } else if (!g->backlogged &&
+               nk_tcp_client_queued(g->conn) > (ssize_t)(h->cfg->max_queue / 2)) {
+        g->backlogged = 1;
+        g->backlog_since = now_ms();
+        h->backlogged++;
+    }
 }
 
 /* Queues len bytes for every guest in the room (named) but from. */
@@ -661,7 +736,7 @@ static void broadcast(struct hall *h, const struct guest *from, const char *text
 {
     for (struct guest *g = h->guests; g != NULL; g = g->next)
         if (g != from && g->state == CHATTING && !g->dropped)
-            send_to(g, text, len);
+            send_to(h, g, text, len);
 }
 
 static void unlink_guest(struct hall *h, struct guest *g)
@@ -678,6 +753,8 @@ static void unlink_guest(struct hall *h, struct guest *g)
 /* Closes a guest's connection (which also unregisters it) and frees it. */
 static void release(struct hall *h, struct guest *g)
 {
+    h->backlogged -= g->backlogged;
+    h->paused -= g->paused;
     unlink_guest(h, g);
     nk_tcp_client_close(g->conn);
     free(g);
@@ -733,7 +810,7 @@ static void tell_cut_guest(struct hall *h, struct guest *g)
     char notice[64];
     int n = snprintf(notice, sizeof notice, "* your line was cut to %zu bytes\n",
                      h->cfg->max_line);
-    send_to(g, notice, (size_t)n);
+    send_to(h, g, notice, (size_t)n);
 }
 
 /* The guest's first line is its name (cut to NAME_MAX_LEN bytes; empty: its
@@ -742,10 +819,7 @@ static int take_name(struct hall *h, struct guest *g, ssize_t n)
 {
     if (g->state == NAMING) {
         size_t len = n == -EMSGSIZE ? h->cap - 1 : strip_newline(h->line, (size_t)n);
-        if (len > NAME_MAX_LEN)
-            len = NAME_MAX_LEN;
-        memcpy(g->name, h->line, len);
-        g->name[len] = '\0';
+        set_name(g->name, h->line, len);
         if (len == 0) {
             nk_addr peer;
             int rc = nk_tcp_client_peername(g->conn, &peer);
@@ -802,6 +876,14 @@ static int take_line(struct hall *h, struct guest *g, ssize_t n)
 static void on_readable(struct hall *h, struct guest *g)
 {
     for (int turn = 0; turn < 64; turn++) {
+        if (h->backlogged > 0) {
+            /* Someone is behind: g's lines wait (unregistered, so that its
+             * readiness does not spin the loop) until catch_up resumes it. */
+            (void)nk_selector_unregister(h->sel, nk_tcp_client_fd(g->conn));
+            g->paused = 1;
+            h->paused++;
+            return;
+        }
         ssize_t n = nk_tcp_client_recv_line(g->conn, h->line, h->cap);
         if (n == -EAGAIN)
             return;
@@ -819,11 +901,41 @@ static void on_readable(struct hall *h, struct guest *g)
     }
 }
 
-static int64_t now_ms(void)
+/* Runs every 10 ms while a guest is backlogged or paused: sends the queues
+ * of paused guests (select sends those of registered ones), lets a queue
+ * that drained below a quarter of the limit go, drops a guest backlogged for
+ * ROOM_GRACE_MS (it does not read), and resumes the paused guests once no
+ * one is backlogged. */
+static void catch_up(struct hall *h)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    int64_t now = now_ms();
+    for (struct guest *g = h->guests; g != NULL; g = g->next) {
+        if (g->paused)
+            (void)nk_tcp_client_flush(g->conn); /* an error sticks: its next call sees it */
+        if (!g->backlogged)
+            continue;
+        if (nk_tcp_client_queued(g->conn) <= (ssize_t)(h->cfg->max_queue / 4)) {
+            g->backlogged = 0;
+            h->backlogged--;
+        } else if (now - g->backlog_since >= ROOM_GRACE_MS) {
+            g->dropped = 1;
+        }
+    }
+    reap_guests(h);
+    if (h->backlogged > 0)
+        return;
+    for (struct guest *g = h->guests; g != NULL && h->paused > 0; g = g->next) {
+        if (!g->paused)
+            continue;
+        g->paused = 0;
+        h->paused--;
+        int rc = nk_selector_register_client(h->sel, g->conn, NK_EVENT_READ, g);
+        if (rc < 0) {
+            report(rc);
+            g->dropped = 1;
+        }
+    }
+    reap_guests(h);
 }
 
 /* Sets up a new connection: non-blocking, its queue bound, the welcome. */
@@ -887,14 +999,16 @@ static void on_acceptable(struct hall *h)
     (void)nk_selector_unregister(h->sel, nk_tcp_server_fd(h->srv));
 }
 
-/* The select timeout: until accepting resumes, else forever. */
+/* The select timeout: 10 ms while the room catches up, until accepting
+ * resumes, else forever. */
 static int next_timeout(struct hall *h)
 {
+    int busy = h->backlogged > 0 || h->paused > 0;
     if (h->accept_resumes == 0)
-        return NK_BLOCK;
+        return busy ? 10 : NK_BLOCK;
     int64_t left = h->accept_resumes - now_ms();
     if (left > 0)
-        return (int)left;
+        return busy && left > 10 ? 10 : (int)left;
     h->accept_resumes = 0;
     int rc = nk_selector_register_server(h->sel, h->srv, NK_EVENT_READ, NULL);
     if (rc < 0)
@@ -929,6 +1043,8 @@ static int hall_loop(struct hall *h)
                 on_readable(h, events[i].data);
             reap_guests(h);
         }
+        if (h->backlogged > 0 || h->paused > 0)
+            catch_up(h);
     }
     return 0;
 }
@@ -987,6 +1103,7 @@ static int run_room(nk_tcp_server *srv, const struct config *cfg)
 {
     struct room room = {.members = NULL, .max_queue = cfg->max_queue, .max_line = cfg->max_line};
     pthread_mutex_init(&room.lock, NULL);
+    pthread_cond_init(&room.room_made, NULL);
     server = srv;
     int rc = catch_signals();
     if (rc == 0) {
@@ -995,6 +1112,7 @@ static int run_room(nk_tcp_server *srv, const struct config *cfg)
         if (rc == -ECANCELED) /* a signal came before serve started */
             rc = 0;
     }
+    pthread_cond_destroy(&room.room_made);
     pthread_mutex_destroy(&room.lock);
     return rc;
 }

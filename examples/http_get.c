@@ -8,7 +8,9 @@
  *   netkit speaks plain TCP, so an https:// URL is refused (exit 2): no TLS here.
  *   The body may come with a Content-Length, chunked, or end when the server
  *   closes; everything the server sends is bounded (--max-line, --max-headers,
- *   --max-body) and every network call has the --timeout (default 10 s).
+ *   --max-body; a line holding a NUL byte is refused), every network call has
+ *   the --timeout (default 10 s) and the whole exchange --max-time (default
+ *   300 s), so that a server trickling a byte at a time cannot hold it forever.
  *
  * Demo D12 (seed 003):  s.connect(('www.example.com', 80))
  *                       s.send(b'GET / HTTP/1.1\r\nHost: www.example.com\r\n\r\n')
@@ -34,6 +36,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #define DEFAULT_URL "http://www.google.com/"
 #define RAW_HOST "www.example.com"
@@ -48,6 +51,7 @@ struct options {
     int raw;          /* --raw: demo D12 */
     int repr;         /* --repr: print Python's repr of the body bytes only */
     int timeout_ms;
+    int max_time_ms; /* the whole exchange, connect to last byte */
     size_t max_line;
     size_t max_headers;
     size_t max_body;
@@ -89,6 +93,7 @@ static void usage(FILE *out)
             "      --host H        connect to H instead of the URL's host (sent as Host:)\n"
             "      --port P        connect to port P instead of the URL's port\n"
             "      --timeout S     seconds for the connect and for each receive (default 10)\n"
+            "      --max-time S    seconds for the whole exchange (default 300)\n"
             "      --max-line N    longest status/header/chunk-size line, CRLF included\n"
             "                      (default 8192)\n"
             "      --max-headers N most header lines (default 100)\n"
@@ -116,6 +121,62 @@ static int fail(const char *fmt, ...)
 static int fail_nk(int code)
 {
     return fail("%s", nk_strerror(code));
+}
+
+/* Up to 80 bytes of text from the server for a message, control characters
+ * and non-ASCII bytes shown as '?' (they would be read by the terminal). */
+static const char *printable(const char *text)
+{
+    static char out[81];
+    size_t i;
+    for (i = 0; i < sizeof out - 1 && text[i] != '\0'; i++)
+        out[i] = text[i] >= 0x20 && text[i] < 0x7f ? text[i] : '?';
+    out[i] = '\0';
+    return out;
+}
+
+/* ---- Time ------------------------------------------------------------------ */
+
+static int64_t deadline_ms; /* --max-time: when the exchange must be over */
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int fail_max_time(const struct options *opt)
+{
+    return fail("no complete response within %g s (--max-time)", opt->max_time_ms / 1000.0);
+}
+
+/* The timeout of the next network call: --timeout, or what is left of
+ * --max-time when that is less; 0 when the time is up. */
+static int next_timeout(const struct options *opt)
+{
+    int64_t left = deadline_ms - now_ms();
+    if (left <= 0)
+        return 0;
+    return left < opt->timeout_ms ? (int)left : opt->timeout_ms;
+}
+
+/* Gives c the timeout of its next call. Returns 0, or -1 after a message. */
+static int arm(nk_tcp_client *c, const struct options *opt)
+{
+    int ms = next_timeout(opt);
+    if (ms == 0)
+        return fail_max_time(opt);
+    int rc = nk_tcp_client_settimeout(c, ms);
+    return rc < 0 ? fail_nk(rc) : 0;
+}
+
+/* A failed network call; a timeout that --max-time cut short says so. */
+static int fail_net(int code, const struct options *opt)
+{
+    if (code == NK_ETIMEOUT && now_ms() >= deadline_ms)
+        return fail_max_time(opt);
+    return fail_nk(code);
 }
 
 /* ---- Command line ----------------------------------------------------------- */
@@ -160,6 +221,7 @@ static int parse_args(int argc, char **argv, struct options *opt)
         OPT_HOST,
         OPT_PORT,
         OPT_TIMEOUT,
+        OPT_MAX_TIME,
         OPT_MAX_LINE,
         OPT_MAX_HEADERS,
         OPT_MAX_BODY,
@@ -171,6 +233,7 @@ static int parse_args(int argc, char **argv, struct options *opt)
         {"host", required_argument, NULL, OPT_HOST},
         {"port", required_argument, NULL, OPT_PORT},
         {"timeout", required_argument, NULL, OPT_TIMEOUT},
+        {"max-time", required_argument, NULL, OPT_MAX_TIME},
         {"max-line", required_argument, NULL, OPT_MAX_LINE},
         {"max-headers", required_argument, NULL, OPT_MAX_HEADERS},
         {"max-body", required_argument, NULL, OPT_MAX_BODY},
@@ -195,6 +258,9 @@ static int parse_args(int argc, char **argv, struct options *opt)
             break;
         case OPT_TIMEOUT:
             bad = parse_timeout(optarg, &opt->timeout_ms) < 0;
+            break;
+        case OPT_MAX_TIME:
+            bad = parse_timeout(optarg, &opt->max_time_ms) < 0;
             break;
         case OPT_MAX_LINE:
             bad = parse_size(optarg, 16, 1 << 20, &opt->max_line) < 0;
@@ -302,14 +368,19 @@ static int parse_url(const char *text, struct url *u)
 
 /* Reads one line (CRLF or LF stripped) of at most opt->max_line bytes.
  * Returns 1 for a line, 0 at end of stream (or a last line without LF), -1 after
- * an error message. */
+ * an error message. A NUL byte would cut the line short for the string
+ * functions that parse it: such a line is refused. */
 static int read_line(nk_tcp_client *c, char *buf, const struct options *opt, size_t *len)
 {
+    if (arm(c, opt) < 0)
+        return -1;
     ssize_t n = nk_tcp_client_recv_line(c, buf, opt->max_line + 1);
     if (n == -EMSGSIZE)
         return fail("a line of the response is longer than %zu bytes (--max-line)", opt->max_line);
     if (n < 0)
-        return fail_nk((int)n);
+        return fail_net((int)n, opt);
+    if (memchr(buf, '\0', (size_t)n) != NULL)
+        return fail("a line of the response holds a NUL byte");
     if (n == 0 || buf[n - 1] != '\n')
         return 0;
     n--;
@@ -350,16 +421,16 @@ static int note_header(char *line, struct framing *f)
 {
     char *colon = strchr(line, ':');
     if (colon == NULL || colon == line)
-        return fail("malformed header line: %.80s", line);
+        return fail("malformed header line: %s", printable(line));
     *colon = '\0';
     char *name = line, *value = trim(colon + 1);
     if (strcasecmp(name, "Content-Length") == 0) {
         unsigned long long v = 0;
         if (value[0] == '\0')
-            return fail("bad Content-Length: %.80s", value);
+            return fail("bad Content-Length: %s", printable(value));
         for (const char *p = value; *p != '\0'; p++) {
             if (*p < '0' || *p > '9' || v > (ULLONG_MAX - 9) / 10)
-                return fail("bad Content-Length: %.80s", value);
+                return fail("bad Content-Length: %s", printable(value));
             v = v * 10 + (unsigned)(*p - '0');
         }
         if (f->has_length && f->length != v)
@@ -413,7 +484,7 @@ static int read_head(nk_tcp_client *c, char *line, const struct options *opt, st
         memset(f, 0, sizeof *f);
         f->status = parse_status(line);
         if (f->status < 0)
-            return fail("malformed status line: %.80s", line);
+            return fail("malformed status line: %s", printable(line));
         int final = f->status >= 200;
         if (!final && interim == MAX_INTERIM)
             return fail("more than %d interim (1xx) responses", MAX_INTERIM);
@@ -446,15 +517,17 @@ static int body_reserve(struct body *b, size_t n)
     return 0;
 }
 
-/* Appends exactly n bytes from c; every recv has the client's timeout. */
-static int read_exact(nk_tcp_client *c, struct body *b, size_t n)
+/* Appends exactly n bytes from c. */
+static int read_exact(nk_tcp_client *c, const struct options *opt, struct body *b, size_t n)
 {
     if (body_reserve(b, n) < 0)
         return -1;
     while (n > 0) {
+        if (arm(c, opt) < 0)
+            return -1;
         ssize_t got = nk_tcp_client_recv(c, b->data + b->len, n < 65536 ? n : 65536);
         if (got < 0)
-            return fail_nk((int)got);
+            return fail_net((int)got, opt);
         if (got == 0)
             return fail("connection closed %zu bytes before the end of the body", n);
         b->len += (size_t)got;
@@ -464,15 +537,17 @@ static int read_exact(nk_tcp_client *c, struct body *b, size_t n)
 }
 
 /* Appends everything until the server closes, within --max-body. */
-static int read_to_close(nk_tcp_client *c, struct body *b)
+static int read_to_close(nk_tcp_client *c, const struct options *opt, struct body *b)
 {
     for (;;) {
+        if (arm(c, opt) < 0)
+            return -1;
         size_t room = b->max - b->len;
         if (room == 0) { /* one more byte would be too many */
             unsigned char extra;
             ssize_t got = nk_tcp_client_recv(c, &extra, 1);
             if (got < 0)
-                return fail_nk((int)got);
+                return fail_net((int)got, opt);
             return got == 0 ? 0 : body_reserve(b, 1);
         }
         size_t want = room < 16384 ? room : 16384;
@@ -480,7 +555,7 @@ static int read_to_close(nk_tcp_client *c, struct body *b)
             return -1;
         ssize_t got = nk_tcp_client_recv(c, b->data + b->len, want);
         if (got < 0)
-            return fail_nk((int)got);
+            return fail_net((int)got, opt);
         if (got == 0)
             return 0;
         b->len += (size_t)got;
@@ -503,13 +578,13 @@ static int parse_chunk_size(const char *line, size_t *out)
         else
             break;
         if (v > (SIZE_MAX >> 4))
-            return fail("chunk size %.40s overflows", line);
+            return fail("chunk size %.40s overflows", printable(line));
         v = v * 16 + (size_t)d;
     }
     while (*p == ' ' || *p == '\t')
         p++;
     if (digits == 0 || (*p != '\0' && *p != ';'))
-        return fail("bad chunk size line: %.80s", line);
+        return fail("bad chunk size line: %s", printable(line));
     *out = v;
     return 0;
 }
@@ -525,7 +600,7 @@ static int read_chunked(nk_tcp_client *c, char *line, const struct options *opt,
             return -1;
         if (size == 0)
             break;
-        if (read_exact(c, b, size) < 0)
+        if (read_exact(c, opt, b, size) < 0)
             return -1;
         r = read_line(c, line, opt, &len);
         if (r <= 0)
@@ -548,9 +623,9 @@ static int read_body(nk_tcp_client *c, char *line, const struct options *opt,
     if (f->has_length && !f->has_te) {
         if (f->length > b->max)
             return fail("the body is larger than %zu bytes (--max-body)", b->max);
-        return read_exact(c, b, (size_t)f->length);
+        return read_exact(c, opt, b, (size_t)f->length);
     }
-    return read_to_close(c, b);
+    return read_to_close(c, opt, b);
 }
 
 /* Python's repr() of bytes, as print(data) shows it: b'...'. */
@@ -589,16 +664,21 @@ static void print_body(const struct options *opt, const unsigned char *data, siz
 
 /* ---- The two modes ----------------------------------------------------------- */
 
-static int connect_to(nk_tcp_client **c, const char *host, int port, int timeout_ms)
+static int connect_to(nk_tcp_client **c, const char *host, int port, const struct options *opt)
 {
-    int rc = nk_tcp_connect(c, host, port, timeout_ms);
-    return rc < 0 ? fail_nk(rc) : 0;
+    int ms = next_timeout(opt);
+    if (ms == 0)
+        return fail_max_time(opt);
+    int rc = nk_tcp_connect(c, host, port, ms);
+    return rc < 0 ? fail_net(rc, opt) : 0;
 }
 
-static int send_text(nk_tcp_client *c, const char *text)
+static int send_text(nk_tcp_client *c, const struct options *opt, const char *text)
 {
+    if (arm(c, opt) < 0)
+        return -1;
     int rc = nk_tcp_client_sendall(c, text, strlen(text), NULL);
-    return rc < 0 ? fail_nk(rc) : 0;
+    return rc < 0 ? fail_net(rc, opt) : 0;
 }
 
 /* D12: the seed's one request and one recv. */
@@ -612,13 +692,15 @@ static int run_raw(const struct options *opt)
     if (data == NULL)
         return fail("out of memory");
     nk_tcp_client *c = NULL;
-    int rc = connect_to(&c, opt->host, opt->port, opt->timeout_ms);
+    int rc = connect_to(&c, opt->host, opt->port, opt);
     if (rc == 0)
-        rc = send_text(c, request);
+        rc = send_text(c, opt, request);
+    if (rc == 0)
+        rc = arm(c, opt);
     if (rc == 0) {
         ssize_t got = nk_tcp_client_recv(c, data, opt->bufsize);
         if (got < 0)
-            rc = fail_nk((int)got);
+            rc = fail_net((int)got, opt);
         else
             print_body(opt, data, (size_t)got);
     }
@@ -649,9 +731,9 @@ static int run_get(const struct options *opt, const struct url *u)
     nk_tcp_client *c = NULL;
     int rc = line != NULL ? 0 : fail("out of memory");
     if (rc == 0)
-        rc = connect_to(&c, host, port, opt->timeout_ms);
+        rc = connect_to(&c, host, port, opt);
     if (rc == 0)
-        rc = send_text(c, request);
+        rc = send_text(c, opt, request);
     if (rc == 0)
         rc = read_head(c, line, opt, &f);
     if (rc == 0 && !opt->repr)
@@ -669,10 +751,11 @@ static int run_get(const struct options *opt, const struct url *u)
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
-    struct options opt = {DEFAULT_URL, NULL, -1, 0, 0, 10000, 8192, 100, 10485760, 1024};
+    struct options opt = {DEFAULT_URL, NULL, -1, 0, 0, 10000, 300000, 8192, 100, 10485760, 1024};
     int rc = parse_args(argc, argv, &opt);
     if (rc != 0)
         return rc == 1 ? 0 : 2;
+    deadline_ms = now_ms() + opt.max_time_ms;
 
     if (opt.raw) {
         if (opt.host == NULL)

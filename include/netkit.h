@@ -14,6 +14,15 @@
  *     non-blocking, > 0 is a deadline for the whole call.
  *   - Ports are int so that out-of-range values (-1, 70000) are reported as a
  *     usage error instead of being silently truncated.
+ *   - Arguments are checked before anything is done. A handle that is NULL is
+ *     NK_ENULL; one that does not point to a live object of its type (another
+ *     object, or freed memory that still shows what it was) is NK_EHANDLE; a
+ *     client closed inside a serve handler is NK_ECLOSED. Close calls ignore
+ *     all three. A length or capacity over SSIZE_MAX given to a send or
+ *     receive call is NK_EINVAL: no buffer is that large.
+ *   - A host name to look up is at most 255 bytes, with labels of at most 63
+ *     (RFC 1035): longer is NK_EHOSTLEN. A name with a control character (below
+ *     0x20, or 0x7f) is never looked up: NK_EAI(EAI_NONAME), as resolvers say.
  *   - Distinct objects may be used from distinct threads at the same time. On one
  *     nk_tcp_client, one thread may receive while another sends, and
  *     nk_tcp_client_shutdown may be called from any thread (to wake a blocked
@@ -160,7 +169,8 @@ NK_EXTERN int nk_addr_set(nk_addr *out, const char *ip, int port);
 NK_EXTERN int nk_addr_parse(nk_addr *out, const char *text);
 
 /* Writes "1.2.3.4:80" or "[::1]:80" into buf. Returns the text length.
- * Errors: NK_ENULL, NK_EINVAL (not an IPv4/IPv6 address), NK_EBUFSIZE. */
+ * Errors: NK_ENULL, NK_EINVAL (not a whole IPv4/IPv6 address: another family,
+ * or a len shorter than the family's sockaddr or longer than ss), NK_EBUFSIZE. */
 NK_EXTERN int nk_addr_format(const nk_addr *addr, char *buf, size_t cap);
 
 /* Writes the address as Python prints its address tuple: "('127.0.0.1', 80)",
@@ -251,7 +261,8 @@ typedef struct nk_tcp_client nk_tcp_client;
  * NK_EAI(...), NK_ETIMEOUT, socket errors such as -ECONNREFUSED. */
 NK_EXTERN int nk_tcp_connect(nk_tcp_client **out, const char *host, int port, int timeout_ms);
 
-/* As nk_tcp_connect, to one already resolved address. */
+/* As nk_tcp_connect, to one already resolved address; NK_EINVAL when addr
+ * is not a whole IPv4/IPv6 address (see nk_addr_format). */
 NK_EXTERN int nk_tcp_connect_addr(nk_tcp_client **out, const nk_addr *addr, int timeout_ms);
 
 /* Closes the connection and frees the handle; NULL is a no-op. Inside a serve
@@ -268,7 +279,8 @@ NK_EXTERN int nk_tcp_client_gettimeout(const nk_tcp_client *c);
 
 /* Sends up to len bytes; returns how many were sent (may be fewer than len).
  * Never raises SIGPIPE: a closed peer is -EPIPE or -ECONNRESET.
- * Errors: NK_ENULL, NK_ECLOSED, NK_ETIMEOUT, -EAGAIN (non-blocking), socket errors. */
+ * Errors: NK_ENULL, NK_EINVAL (len > SSIZE_MAX), NK_ECLOSED, NK_ETIMEOUT,
+ * -EAGAIN (non-blocking), socket errors. */
 NK_EXTERN ssize_t nk_tcp_client_send(nk_tcp_client *c, const void *buf, size_t len);
 
 /* Sends all len bytes or fails; the timeout bounds the whole call (Python 3.5+).
@@ -277,7 +289,8 @@ NK_EXTERN ssize_t nk_tcp_client_send(nk_tcp_client *c, const void *buf, size_t l
 NK_EXTERN int nk_tcp_client_sendall(nk_tcp_client *c, const void *buf, size_t len, size_t *sent);
 
 /* Receives up to len bytes; returns how many (0 = the peer closed its side).
- * Errors: NK_ENULL, NK_ECLOSED, NK_ETIMEOUT, -EAGAIN (non-blocking), socket errors. */
+ * Errors: NK_ENULL, NK_EINVAL (len > SSIZE_MAX), NK_ECLOSED, NK_ETIMEOUT,
+ * -EAGAIN (non-blocking), socket errors. */
 NK_EXTERN ssize_t nk_tcp_client_recv(nk_tcp_client *c, void *buf, size_t len);
 
 /* Receives exactly len bytes, the timeout bounding the whole call. Returns len,
@@ -297,8 +310,8 @@ NK_EXTERN ssize_t nk_tcp_client_recv_exact(nk_tcp_client *c, void *buf, size_t l
  * next call returns it whole. The first call allocates an 8 KiB read buffer;
  * it is freed by close, and also when a call fails (-EAGAIN, a timeout) with
  * nothing buffered, so an idle non-blocking connection holds none.
- * Errors: NK_ENULL, NK_EINVAL (cap < 2), as nk_tcp_client_recv, -EMSGSIZE,
- * -ENOMEM (no read buffer). */
+ * Errors: NK_ENULL, NK_EINVAL (cap < 2 or > SSIZE_MAX), as nk_tcp_client_recv,
+ * -EMSGSIZE, -ENOMEM (no read buffer). */
 NK_EXTERN ssize_t nk_tcp_client_recv_line(nk_tcp_client *c, char *buf, size_t cap);
 
 /* Shuts down reading (SHUT_RD), writing (SHUT_WR) or both (SHUT_RDWR).
@@ -310,7 +323,8 @@ NK_EXTERN int nk_tcp_client_set_nodelay(nk_tcp_client *c, int on);
 
 /* Turns TCP keepalive on or off; idle_s > 0 also sets the idle time before the
  * first probe (TCP_KEEPIDLE), 0 keeps the system's. Errors: NK_ENULL,
- * NK_ECLOSED, NK_EINVAL (idle_s < 0), socket errors. */
+ * NK_ECLOSED, NK_EINVAL (idle_s < 0), socket errors (-EINVAL for an idle time
+ * the system refuses, over 32767 s on Linux: nothing is changed then). */
 NK_EXTERN int nk_tcp_client_set_keepalive(nk_tcp_client *c, int on, int idle_s);
 
 /* The peer's address (getpeername). Errors: NK_ENULL, NK_ECLOSED, socket errors. */
@@ -336,8 +350,9 @@ NK_EXTERN int nk_tcp_client_fd(const nk_tcp_client *c);
  * the client's limit (nk_tcp_client_set_queue_limit): then the peer is not
  * reading fast enough. After a failed flush the error sticks: every later call
  * returns it and the queued bytes are dropped. Returns 0.
- * Errors: NK_ENULL, NK_ECLOSED, -ENOBUFS ("[Errno 105] No buffer space
- * available": the limit), -ENOMEM, socket errors (-EPIPE, -ECONNRESET). */
+ * Errors: NK_ENULL, NK_EINVAL (len > SSIZE_MAX), NK_ECLOSED, -ENOBUFS ("[Errno
+ * 105] No buffer space available": the limit), -ENOMEM, socket errors (-EPIPE,
+ * -ECONNRESET). */
 NK_EXTERN int nk_tcp_client_queue(nk_tcp_client *c, const void *buf, size_t len);
 
 /* Sends queued bytes without blocking until the socket takes no more. Returns
@@ -459,7 +474,8 @@ NK_EXTERN int nk_udp_gettimeout(const nk_udp_endpoint *u);
 NK_EXTERN ssize_t nk_udp_sendto(nk_udp_endpoint *u, const void *buf, size_t len, const char *host,
                                 int port);
 
-/* Sends one datagram to an address. Errors: as nk_udp_sendto. */
+/* Sends one datagram to an address. Errors: as nk_udp_sendto, and NK_EINVAL
+ * when to is not a whole IPv4/IPv6 address (see nk_addr_format). */
 NK_EXTERN ssize_t nk_udp_sendto_addr(nk_udp_endpoint *u, const void *buf, size_t len,
                                      const nk_addr *to);
 
@@ -554,8 +570,8 @@ NK_EXTERN const char *nk_selector_backend(const nk_selector *sel);
 /* Registers a plain fd (or a netkit object's) for events (NK_EVENT_READ,
  * NK_EVENT_WRITE or both) with data, returned with each of its events.
  * Errors: NK_ENULL, NK_EHANDLE, NK_EINVAL (fd < 0, events 0 or unknown bits),
- * -EEXIST (already registered), -EBADF, -EPERM (a regular file, for epoll),
- * -ENOMEM. */
+ * -EEXIST (already registered), -EBADF (fd is not open: checked before any
+ * memory is set aside for it), -EPERM (a regular file, for epoll), -ENOMEM. */
 NK_EXTERN int nk_selector_register_fd(nk_selector *sel, int fd, int events, void *data);
 
 /* Registers a netkit object, which is then unregistered by its close call; a

@@ -47,7 +47,7 @@ int nk__addr_for_socket(const nk_addr *addr, int sock_family, struct sockaddr_st
                         socklen_t *len)
 {
     int family = addr->ss.ss_family;
-    if (family != AF_INET && family != AF_INET6)
+    if ((family != AF_INET && family != AF_INET6) || addr->len > (socklen_t)sizeof addr->ss)
         return NK_EINVAL;
     if (family == AF_INET && sock_family == AF_INET6) {
         const struct sockaddr_in *s4 = (const struct sockaddr_in *)&addr->ss;
@@ -153,6 +153,8 @@ static int check_inet(const nk_addr *addr)
 {
     if (addr == NULL)
         return NK_ENULL;
+    if (addr->len > (socklen_t)sizeof addr->ss)
+        return NK_EINVAL; /* a length its storage cannot hold */
     int family = addr->ss.ss_family;
     if (family == AF_INET && addr->len >= (socklen_t)sizeof(struct sockaddr_in))
         return AF_INET;

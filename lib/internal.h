@@ -25,6 +25,7 @@
 #endif
 
 #include <errno.h>
+#include <limits.h>
 #include <netdb.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -39,8 +40,20 @@
 #define NK__MAGIC_SELECTOR 0x6e6b736cu /* "nksl" */
 #define NK__MAGIC_DEAD 0xdeadd00du
 
-/* Longest host name accepted (RFC 1035: 255 octets). */
+/* Longest host name accepted (RFC 1035: 255 octets), and longest label of a
+ * name that is looked up (RFC 1035: 63 octets). */
 #define NK__HOST_MAX 255
+#define NK__LABEL_MAX 63
+
+/* Validates a buffer argument of an I/O call: NK_ENULL for NULL with len > 0,
+ * NK_EINVAL for len > SSIZE_MAX (no object is that large, and the byte count
+ * could not be returned). */
+static inline int nk__check_buf(const void *buf, size_t len)
+{
+    if (buf == NULL && len > 0)
+        return NK_ENULL;
+    return len > (size_t)SSIZE_MAX ? NK_EINVAL : 0;
+}
 
 /* The negative code for the current errno. */
 static inline int nk__errno(void)
@@ -92,6 +105,12 @@ void nk__close_fd(int fd);
 
 /* Validates a host argument (NULL allowed when null_ok) and a port. */
 int nk__check_host_port(const char *host, int null_ok, int port);
+
+/* Validates a name about to be looked up (host already passed
+ * nk__check_host_port): a label over NK__LABEL_MAX is NK_EHOSTLEN, a control
+ * character (below 0x20, or 0x7f) NK_EAI(EAI_NONAME), decided here so that
+ * such a name never reaches a DNS server. */
+int nk__check_host_name(const char *host);
 
 /* ---- addr.c -------------------------------------------------------------- */
 

@@ -135,3 +135,16 @@ int nk__check_host_port(const char *host, int null_ok, int port)
         return NK_EPORT;
     return 0;
 }
+
+int nk__check_host_name(const char *host)
+{
+    size_t label = 0;
+    int control = 0;
+    for (const unsigned char *p = (const unsigned char *)host; *p != '\0'; p++) {
+        label = *p == '.' ? 0 : label + 1;
+        if (label > NK__LABEL_MAX)
+            return NK_EHOSTLEN;
+        control |= *p < 0x20 || *p == 0x7f;
+    }
+    return control ? NK_EAI(EAI_NONAME) : 0;
+}

@@ -25,7 +25,7 @@ int nk__resolve(const char *host, int port, int family, int socktype, int flags,
                 struct addrinfo **res)
 {
     int rc = nk__check_host_port(host, 1, port);
-    if (rc < 0)
+    if (rc < 0 || (host != NULL && (rc = nk__check_host_name(host)) < 0))
         return rc;
     struct addrinfo hints;
     memset(&hints, 0, sizeof hints);

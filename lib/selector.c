@@ -310,6 +310,8 @@ static int grow(nk_selector *sel, int fd)
     size_t n = sel->nslots > 0 ? (size_t)sel->nslots : 64;
     while (n <= (size_t)fd)
         n *= 2;
+    if (n > (size_t)INT_MAX)
+        return -ENOMEM;
     struct slot *t = realloc(sel->slots, n * sizeof *t);
     if (t == NULL)
         return -ENOMEM;
@@ -328,27 +330,31 @@ static int add(nk_selector *sel, int fd, int events, void *data, int kind, void 
         return NK_EINVAL;
     if (fd == sel->wake_rd || fd == sel->wake_wr || fd == sel->epfd)
         return -EEXIST; /* the selector's own fds */
-    if ((rc = grow(sel, fd)) < 0)
-        return rc;
-    struct slot *s = &sel->slots[fd];
-    if (s->flags & SLOT_USED)
+    if (fd < sel->nslots && (sel->slots[fd].flags & SLOT_USED))
         return -EEXIST;
     struct slot fresh = {
         .data = data, .obj = obj, .kind = (unsigned char)kind, .want = (unsigned char)events};
     int armed = wanted(&fresh);
+    /* The kernel checks fd before the table grows to it: a number that is no
+     * open fd (2147483647) is -EBADF, not a table of 48 GiB. */
 #ifdef HAVE_EPOLL_CREATE1
     if (sel->backend == NK_SELECTOR_EPOLL) {
         if ((rc = epoll_set(sel, EPOLL_CTL_ADD, fd, armed)) < 0)
             return rc;
+        if ((rc = grow(sel, fd)) < 0) {
+            (void)epoll_ctl(sel->epfd, EPOLL_CTL_DEL, fd, NULL);
+            return rc;
+        }
     } else
 #endif
     {
         if (fcntl(fd, F_GETFD) < 0)
             return nk__errno(); /* poll would only say POLLNVAL later */
-        if ((rc = poll_add(sel, fd, armed)) < 0)
+        if ((rc = grow(sel, fd)) < 0 || (rc = poll_add(sel, fd, armed)) < 0)
             return rc;
         fresh.pidx = rc;
     }
+    struct slot *s = &sel->slots[fd];
     fresh.flags = SLOT_USED;
     fresh.armed = (unsigned char)armed;
     *s = fresh;
@@ -605,6 +611,10 @@ static int wait_ms(int timeout_ms, int64_t deadline)
 #ifdef HAVE_EPOLL_CREATE1
 static int select_epoll(nk_selector *sel, nk_event *events, int max, int ms, int *woken)
 {
+    /* epoll reports at most every registered fd and the wake fd once: a huge
+     * max costs no more than that. */
+    if (max > sel->count + 1)
+        max = sel->count + 1;
     if (max > sel->kcap) {
         struct epoll_event *k = realloc(sel->kev, (size_t)max * sizeof *k);
         if (k == NULL)

@@ -248,8 +248,8 @@ ssize_t nk_tcp_client_send(nk_tcp_client *c, const void *buf, size_t len)
     int rc = nk__client_check(c);
     if (rc < 0)
         return rc;
-    if (buf == NULL && len > 0)
-        return NK_ENULL;
+    if ((rc = nk__check_buf(buf, len)) < 0)
+        return rc;
     nk__deadline deadline = 0;
     return send_some(c, buf, len, &deadline);
 }
@@ -283,8 +283,8 @@ int nk_tcp_client_sendall(nk_tcp_client *c, const void *buf, size_t len, size_t 
     int rc = nk__client_check(c);
     if (rc < 0)
         return rc;
-    if (buf == NULL && len > 0)
-        return NK_ENULL;
+    if ((rc = nk__check_buf(buf, len)) < 0)
+        return rc;
     if (len == 0)
         return 0;
     /* One send(2) takes it all, as it nearly always does. */
@@ -302,8 +302,8 @@ ssize_t nk_tcp_client_recv(nk_tcp_client *c, void *buf, size_t len)
     int rc = nk__client_check(c);
     if (rc < 0)
         return rc;
-    if (buf == NULL && len > 0)
-        return NK_ENULL;
+    if ((rc = nk__check_buf(buf, len)) < 0)
+        return rc;
     if (len == 0)
         return 0;
     if (c->rpos < c->rlen)
@@ -341,8 +341,8 @@ ssize_t nk_tcp_client_recv_exact(nk_tcp_client *c, void *buf, size_t len)
     int rc = nk__client_check(c);
     if (rc < 0)
         return rc;
-    if (buf == NULL && len > 0)
-        return NK_ENULL;
+    if ((rc = nk__check_buf(buf, len)) < 0)
+        return rc;
     char *p = buf;
     size_t got = take_buffered(c, p, len);
     if (got == len)
@@ -369,7 +369,7 @@ ssize_t nk_tcp_client_recv_line(nk_tcp_client *c, char *buf, size_t cap)
         return rc;
     if (buf == NULL)
         return NK_ENULL;
-    if (cap < 2)
+    if (cap < 2 || cap > (size_t)SSIZE_MAX)
         return NK_EINVAL;
     if (c->rcap < NK__RBUF_SIZE) {
         /* First use, or a small buffer left by push_back. */
@@ -490,8 +490,8 @@ int nk_tcp_client_queue(nk_tcp_client *c, const void *buf, size_t len)
     int rc = nk__client_check(c);
     if (rc < 0)
         return rc;
-    if (buf == NULL && len > 0)
-        return NK_ENULL;
+    if ((rc = nk__check_buf(buf, len)) < 0)
+        return rc;
     if (c->werr != 0)
         return c->werr;
     size_t queued = c->wlen - c->wpos;
@@ -576,8 +576,9 @@ int nk_tcp_client_set_keepalive(nk_tcp_client *c, int on, int idle_s)
         return rc;
     if (idle_s < 0)
         return NK_EINVAL;
-    rc = set_opt(c->fd, SOL_SOCKET, SO_KEEPALIVE, on != 0);
-    if (rc == 0 && on && idle_s > 0) {
+    /* The idle time first: one the system refuses (-EINVAL: more than 32767 s
+     * on Linux) leaves keepalive as it was. */
+    if (on && idle_s > 0) {
 #if defined(TCP_KEEPIDLE)
         rc = set_opt(c->fd, IPPROTO_TCP, TCP_KEEPIDLE, idle_s);
 #elif defined(TCP_KEEPALIVE)
@@ -585,8 +586,10 @@ int nk_tcp_client_set_keepalive(nk_tcp_client *c, int on, int idle_s)
 #else
         rc = -ENOPROTOOPT;
 #endif
+        if (rc < 0)
+            return rc;
     }
-    return rc;
+    return set_opt(c->fd, SOL_SOCKET, SO_KEEPALIVE, on != 0);
 }
 
 int nk_tcp_client_peername(const nk_tcp_client *c, nk_addr *out)

@@ -175,8 +175,8 @@ ssize_t nk_udp_sendto(nk_udp_endpoint *u, const void *buf, size_t len, const cha
     int rc = check(u);
     if (rc < 0)
         return rc;
-    if (buf == NULL && len > 0)
-        return NK_ENULL;
+    if ((rc = nk__check_buf(buf, len)) < 0)
+        return rc;
     nk_addr to;
     if ((rc = resolve_peer(u, host, port, &to)) < 0)
         return rc;
@@ -188,8 +188,10 @@ ssize_t nk_udp_sendto_addr(nk_udp_endpoint *u, const void *buf, size_t len, cons
     int rc = check(u);
     if (rc < 0)
         return rc;
-    if ((buf == NULL && len > 0) || to == NULL)
+    if (to == NULL)
         return NK_ENULL;
+    if ((rc = nk__check_buf(buf, len)) < 0 || (rc = nk_addr_family(to)) < 0)
+        return rc; /* to must hold a whole IPv4 or IPv6 address */
     return send_datagram(u, buf, len, to);
 }
 
@@ -198,8 +200,8 @@ ssize_t nk_udp_recvfrom(nk_udp_endpoint *u, void *buf, size_t cap, nk_addr *from
     int rc = check(u);
     if (rc < 0)
         return rc;
-    if (buf == NULL && cap > 0)
-        return NK_ENULL;
+    if ((rc = nk__check_buf(buf, cap)) < 0)
+        return rc;
     return recv_datagram(u, buf, cap, from);
 }
 
@@ -226,8 +228,8 @@ ssize_t nk_udp_send(nk_udp_endpoint *u, const void *buf, size_t len)
     int rc = check(u);
     if (rc < 0)
         return rc;
-    if (buf == NULL && len > 0)
-        return NK_ENULL;
+    if ((rc = nk__check_buf(buf, len)) < 0)
+        return rc;
     return send_datagram(u, buf, len, NULL);
 }
 

@@ -358,27 +358,62 @@ def _ebadf():
 # Arguments, checked the way the socket module checks them
 # ---------------------------------------------------------------------------
 
+def _type_name(value):
+    return "None" if value is None else type(value).__name__
+
+
 def _host(host, null_ok=True, what=None):
     """A host argument as bytes for C (None stays None when null_ok). what
-    names the Python call whose TypeError text to use: "getaddrinfo" (also
-    create_connection), "gethostbyname"... or None for an address tuple."""
+    names the Python call whose checks and TypeError texts to use:
+    "getaddrinfo" (also create_connection), "gethostbyname"... or None for
+    an address tuple (bind, connect, sendto)."""
     if host is None and null_ok:
         return None
+    if what is None:
+        # An address tuple, as the socket module reads it: an ASCII name as
+        # it is, any other through the idna codec; no NUL.
+        if isinstance(host, str):
+            try:
+                data = host.encode("ascii")
+            except UnicodeEncodeError:
+                try:
+                    data = host.encode("idna")
+                except UnicodeError:
+                    raise TypeError("encoding of hostname failed") from None
+        elif isinstance(host, (bytes, bytearray)):
+            data = bytes(host)
+        else:
+            raise TypeError(f"str, bytes or bytearray expected, not {type(host).__name__}")
+        if b"\0" in data:
+            raise TypeError("host name must not contain null character")
+        return data
     if isinstance(host, str):
         data = host.encode("idna")  # as Python's getaddrinfo encodes names
     elif isinstance(host, (bytes, bytearray)):
         data = bytes(host)
     elif what == "getaddrinfo":
         raise TypeError("getaddrinfo() argument 1 must be string or None")
-    elif what is not None:
-        raise TypeError(f"{what}() argument 1 must be str, bytes or bytearray, "
-                        f"not {type(host).__name__}")
     else:
-        raise TypeError(f"str, bytes or bytearray expected, not {type(host).__name__}")
+        raise TypeError(f"{what}() argument 1 must be str, bytes or bytearray, "
+                        f"not {_type_name(host)}")
     if b"\0" in data:
-        # C would see a shorter name; Python's getaddrinfo does not find it.
-        raise _error(_gai_code(_socket.EAI_NONAME))
+        if what == "getaddrinfo":
+            # Python's getaddrinfo cuts the name at the NUL and looks up the
+            # rest; netkit refuses it rather than connect somewhere else.
+            raise _error(_gai_code(_socket.EAI_NONAME))
+        raise TypeError(f"{what}() argument 1 must be encoded string without null bytes, "
+                        f"not {type(host).__name__}")
     return data
+
+
+def _c_int(value):
+    """An int for a C int argument, with the OverflowError Python's own
+    argument parsing raises outside its range."""
+    if value > _INT_MAX:
+        raise OverflowError("signed integer is greater than maximum")
+    if value < -_INT_MAX - 1:
+        raise OverflowError("signed integer is less than minimum")
+    return value
 
 
 def _port(port, what):
@@ -401,6 +436,8 @@ def _service(port, what):
         return 0, None
     if isinstance(port, (str, bytes)):
         text = port.decode() if isinstance(port, bytes) else port
+        if text == "":
+            return 0, None  # getaddrinfo(3) reads an empty service as port 0
         if text.isdigit():
             return _port(int(text), what), None
         number, kinds = None, set()
@@ -414,6 +451,8 @@ def _service(port, what):
         if number is None:
             raise _error(_gai_code(_socket.EAI_SERVICE))
         return number, kinds
+    if not isinstance(port, int):
+        raise OSError("Int or String expected")  # the socket module's words
     return _port(port, what), None
 
 
@@ -466,6 +505,8 @@ def _bufsize(n, what):
     except TypeError:
         raise TypeError(f"'{type(n).__name__}' object cannot be interpreted "
                         "as an integer") from None
+    if not -sys.maxsize - 1 <= n <= sys.maxsize:
+        raise OverflowError("Python int too large to convert to C ssize_t")
     if n < 0:
         raise ValueError(f"negative buffersize in {what}")
     return n
@@ -840,7 +881,8 @@ class TcpClient(_Object):
 
     def recv(self, bufsize):
         """Up to bufsize bytes; b'' once the peer has closed its side."""
-        n = bufsize if type(bufsize) is int and bufsize >= 0 else _bufsize(bufsize, "recv")
+        n = (bufsize if type(bufsize) is int and 0 <= bufsize <= sys.maxsize
+             else _bufsize(bufsize, "recv"))
         try:
             buf = self._rbufs.pop()  # another thread receiving meanwhile makes its own
             if len(buf) < n:
@@ -906,6 +948,8 @@ class TcpClient(_Object):
     def shutdown(self, how):
         """Shuts down reading (SHUT_RD), writing (SHUT_WR) or both (SHUT_RDWR)."""
         how = operator.index(how)
+        if not -_INT_MAX - 1 <= how <= _INT_MAX:
+            raise OverflowError("Python int too large to convert to C int")
         if how not in (SHUT_RD, SHUT_WR, SHUT_RDWR):
             self._h.enter()
             self._h.leave()
@@ -1247,7 +1291,8 @@ def create_server(address, *, family=AF_UNSPEC, backlog=None, reuse_port=False,
     host = _host(host)
     port = _port(port, "bind")
     if family not in (AF_UNSPEC, AF_INET, AF_INET6):
-        raise ValueError(f"create_server(): family must be AF_UNSPEC, AF_INET or AF_INET6")
+        # What socket.socket(family) raises for a family it cannot make.
+        raise OSError(_errno.EAFNOSUPPORT, os.strerror(_errno.EAFNOSUPPORT))
     if dualstack_ipv6 and family == AF_INET:
         raise ValueError("dualstack_ipv6 requires AF_INET6 family")
     if reuse_port and not hasattr(_socket, "SO_REUSEPORT"):
@@ -1255,7 +1300,7 @@ def create_server(address, *, family=AF_UNSPEC, backlog=None, reuse_port=False,
     if backlog is None:
         backlog = 0  # netkit: SOMAXCONN
     else:
-        backlog = max(1, min(operator.index(backlog), _INT_MAX))
+        backlog = max(1, _c_int(operator.index(backlog)))  # listen() takes a C int
     opts = NkTcpServerOpts(backlog, int(family), 1 if reuse_port else 0,
                            1 if family == AF_INET6 and not dualstack_ipv6 else 0)
     out = ctypes.c_void_p()
@@ -1332,7 +1377,7 @@ class UdpEndpoint(_Object):
             raise ValueError("sendto(): netkit supports flags=0 only")
         buf, n = _in_buffer(data)
         host, port = _address(address, "sendto")
-        host = _host(host)
+        host = _host(host, null_ok=False)
         port = _port(port, "sendto")
         return self._call(_nk.nk_udp_sendto, buf, n, host, port)
 
@@ -1391,7 +1436,7 @@ class UdpEndpoint(_Object):
     def connect(self, address):
         """Sets the default peer: send() goes there, only its datagrams arrive."""
         host, port = _address(address, "connect")
-        host = _host(host)
+        host = _host(host, null_ok=False)
         port = _port(port, "connect")
         self._call(_nk.nk_udp_connect, host, port)
 
@@ -1621,6 +1666,8 @@ class Selector:
         if (not events) or (events & ~(EVENT_READ | EVENT_WRITE)):
             raise ValueError(f"Invalid events: {events!r}")
         fd = self._fileobj_lookup(fileobj)
+        if fd > _INT_MAX:
+            raise OverflowError("Python int too large to convert to C int")  # as epoll's
         self._acquire()
         try:
             ptr = self._ptr()
@@ -1738,7 +1785,12 @@ class Selector:
             ms = 0
         else:
             # Whole milliseconds, rounded up as selectors does: never early.
-            ms = min(math.ceil(timeout * 1e3), _INT_MAX)
+            # Beyond a C int of milliseconds, what selectors' epoll raises.
+            ms = math.ceil(timeout * 1e3)
+            if ms * 1e6 > 2**63 - 1:
+                raise OverflowError("timestamp out of range for platform time_t")
+            if ms > _INT_MAX:
+                raise OverflowError("timeout is too large")
         h = self._h
         try:
             h.enter()   # a close() meanwhile (another thread, a handler) frees it after us
@@ -1986,7 +2038,7 @@ def getaddrinfo(host, port, family=0, type=0, proto=0, flags=0):
     cport, kinds = _service(port, "getaddrinfo")
     for value in (family, type, proto, flags):
         try:
-            operator.index(value)
+            _c_int(operator.index(value))
         except TypeError:
             raise TypeError(f"'{value.__class__.__name__}' object cannot be interpreted "
                             f"as an integer") from None

@@ -24,6 +24,7 @@ Suite *suite_tcp_server(void);
 Suite *suite_serve(void);
 Suite *suite_udp(void);
 Suite *suite_selector(void);
+Suite *suite_hostile(void); /* check_hostile.c: every export under hostile arguments */
 
 /* Number of open file descriptors of this process (counts /proc/self/fd). */
 int tu_count_fds(void);

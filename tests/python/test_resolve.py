@@ -3,7 +3,7 @@ with Python's own answer for the same question."""
 import socket
 import unittest
 
-from nk_support import catch, has_ipv6, netkit
+from nk_support import assert_same_error, catch, has_ipv6, netkit
 
 
 class TestResolve(unittest.TestCase):
@@ -56,8 +56,8 @@ class TestResolve(unittest.TestCase):
         self.assertIsInstance(catch(netkit.getaddrinfo, "localhost", 70000), OverflowError)
         self.assertIsInstance(catch(netkit.getaddrinfo, 1, 80), TypeError)
         self.assertIsInstance(catch(netkit.getaddrinfo, "localhost", 80, "x"), TypeError)
-        mine = catch(netkit.gethostbyname, "a\0b")
-        self.assertEqual(str(mine), str(catch(socket.getaddrinfo, "a\0b", 80)))
+        assert_same_error(self, catch(netkit.gethostbyname, "a\0b"),
+                          catch(socket.gethostbyname, "a\0b"))
         long_name = "a." * 150
         self.assertEqual(str(catch(netkit.gethostbyname, long_name)),
                          str(catch(socket.gethostbyname, long_name)))
