@@ -4,8 +4,9 @@ Python binding (python/netkit.py over this tree's libnetkit.so).
 
   peer.py stream HOST PORT BYTES [--timeout S]
       Connects to an echo server, sends BYTES of seeded pseudo-random data with
-      sendall from one thread while the main thread reads the echo back with
-      recv_exact; then shuts down its sending side and expects the end of the
+      one sendall call from one thread (the kernel takes it in many partial
+      sends) while the main thread reads the echo back with recv_exact, 64 KiB
+      at a time; then shuts down its sending side and expects the end of the
       stream. Prints one line:
         sent=N sent_sha256=HEX received=N received_sha256=HEX eof=yes elapsed_ms=MS
       and exits 0 when the echo is the same bytes, 1 otherwise.
@@ -16,7 +17,7 @@ Python binding (python/netkit.py over this tree's libnetkit.so).
       answers "N HEX\\n". Prints: received=N received_sha256=HEX peer=(...)
 
   peer.py send HOST PORT BYTES [--timeout S]
-      Sends BYTES to a sink, shuts down its sending side, reads the sink's
+      Sends BYTES to a sink with one sendall call, shuts down its sending side, reads the sink's
       "N HEX" and compares it with its own count and digest. Prints:
         sent=N sent_sha256=HEX sink_received=N sink_sha256=HEX elapsed_ms=MS
 
@@ -70,9 +71,7 @@ def stream(args):
 
     def send_all():
         try:
-            view = memoryview(data)
-            for off in range(0, len(data), CHUNK):
-                conn.sendall(view[off:off + CHUNK])
+            conn.sendall(data)  # one call: partial sends and waits inside
             conn.shutdown(netkit.SHUT_WR)
         except OSError as e:
             failure.append(f"send: {e!r}")
@@ -132,9 +131,7 @@ def send(args):
     sent_sha = hashlib.sha256(data).hexdigest()
     start = time.monotonic()
     with netkit.create_connection((args.host, args.port), timeout=args.timeout) as conn:
-        view = memoryview(data)
-        for off in range(0, len(data), CHUNK):
-            conn.sendall(view[off:off + CHUNK])
+        conn.sendall(data)
         conn.shutdown(netkit.SHUT_WR)
         answer = conn.recv_line(200).decode("ascii", "replace").split()
     n, sha = (answer + ["?", "?"])[:2]
