@@ -104,12 +104,14 @@ cleanup() {
     done
     for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null; done
     for ns in "${made[@]}"; do ip netns delete "$ns" 2>/dev/null; done
+    ip link delete "$VS" 2>/dev/null # only if it never left this namespace
     rm -rf "$tmp"
     exit "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+trap 'echo "FAIL netns: line $LINENO: $BASH_COMMAND failed"' ERR
 
 for ns in "$SRV" "$CLI"; do
     err=$(ip netns add "$ns" 2>&1) || skip_all "cannot create a network namespace: $err"
@@ -132,11 +134,12 @@ ip -n "$CLI" link set "$VC" up
 # The black hole: the client host routes HOLE4/HOLE6 to the server host, whose
 # blackhole routes drop them without a word (no ICMP), as a firewall that
 # drops would. The server host does not forward.
-ip netns exec "$SRV" sh -c 'echo 0 > /proc/sys/net/ipv4/ip_forward'
+ip netns exec "$SRV" sh -c 'echo 0 > /proc/sys/net/ipv4/ip_forward' 2>/dev/null || true
 ip -n "$SRV" route add blackhole 203.0.113.0/24
 ip -n "$CLI" route add 203.0.113.0/24 via "$SRV4"
 if [ $ipv6 = yes ]; then
-    ip netns exec "$SRV" sh -c 'echo 0 > /proc/sys/net/ipv6/conf/all/forwarding'
+    ip netns exec "$SRV" sh -c 'echo 0 > /proc/sys/net/ipv6/conf/all/forwarding' 2>/dev/null ||
+        true
     ip -n "$SRV" -6 route add blackhole 2001:db8:dead::/64
     ip -n "$CLI" -6 route add 2001:db8:dead::/64 via "$SRV6"
 fi
@@ -149,8 +152,11 @@ for _ in $(seq 100); do # the carrier, within 5 s
     ip -n "$CLI" link show "$VC" | grep -q LOWER_UP && break
     sleep 0.05
 done
-echo "netns: hosts $SRV ($SRV4, ${ipv6/yes/$SRV6}) and $CLI ($CLI4, ${ipv6/yes/$CLI6})," \
-    "veth $VS-$VC"
+if [ $ipv6 = yes ]; then
+    echo "netns: hosts $SRV ($SRV4, $SRV6) and $CLI ($CLI4, $CLI6), veth $VS-$VC"
+else
+    echo "netns: hosts $SRV ($SRV4) and $CLI ($CLI4), veth $VS-$VC; $ipv6_reason"
+fi
 
 # ---- Helpers -----------------------------------------------------------------
 now_ms() {
@@ -566,7 +572,7 @@ check_udp_no_server
 # Connecting: refused at once by the other host, timed out on its deadline in
 # the black hole, "No route to host" once ARP gives up on a host that is down,
 # and immediate errors from local unreachable/prohibit/blackhole routes.
-fast=$(($(bound 1) * 1000))
+fast=$(($(bound 2) * 1000))
 connect_fails connect-refused-ipv4 "$SRV4" 5 "echo_client: [Errno 111] Connection refused" 0 "$fast"
 if [ $ipv6 = yes ]; then
     connect_fails connect-refused-ipv6 "$SRV6" 5 "echo_client: [Errno 111] Connection refused" 0 \
@@ -716,4 +722,4 @@ stop_pid "$udp4_pid" || src=$?
 if [ $ipv6 = yes ]; then stop_pid "$udp6_pid" || true; fi
 
 echo "netns: $passed passed, $failed failed, $skipped skipped"
-((failed == 0))
+[ "$failed" = 0 ] || exit 1
