@@ -149,7 +149,7 @@ ip -n "$CLI" route add prohibit 192.0.2.2/32
 ip -n "$CLI" route add blackhole 192.0.2.3/32
 
 for _ in $(seq 100); do # the carrier, within 5 s
-    ip -n "$CLI" link show "$VC" | grep -q LOWER_UP && break
+    [[ $(ip -n "$CLI" link show "$VC") == *LOWER_UP* ]] && break
     sleep 0.05
 done
 if [ $ipv6 = yes ]; then
@@ -242,7 +242,7 @@ peer_of() { sed -n 's/.* peer=\(.*\)$/\1/p' "$1" | head -n 1; }
 show() {
     local f
     for f in "$@"; do
-        [ -s "$tmp/$f" ] && sed "s/^/    $f: /" "$tmp/$f" | cut -c1-300 | head -n 12
+        [ -s "$tmp/$f" ] && head -n 12 "$tmp/$f" | cut -c1-300 | sed "s/^/    $f: /"
     done
     return 0
 }
@@ -717,8 +717,7 @@ else
     fi
 fi
 
-src=0
-stop_pid "$udp4_pid" || src=$?
+stop_pid "$udp4_pid" || true
 if [ $ipv6 = yes ]; then stop_pid "$udp6_pid" || true; fi
 
 echo "netns: $passed passed, $failed failed, $skipped skipped"
