@@ -130,6 +130,7 @@ check: deps all $(RUNNER) build/tests/syscall-probe
 	    python3 -m unittest discover -s tests/python -p 'test_*.py'; \
 	else echo "tests/python: no binding tests in this tree, skipped"; fi
 	+MAKE='$(MAKE)' CC='$(CC)' sh tests/install/run.sh
+	bash tests/netns/run.sh
 
 # End-to-end tests of the example programs (Python's unittest, loopback only).
 check-examples: deps all
@@ -312,3 +313,12 @@ $(HOSTILE_EXPORTS): $(SHARED_LIB)
 	@mkdir -p $(@D)
 	nm -D --defined-only $< | awk '$$2 == "T" { print $$3 }' | sort > $@
 $(RUNNER) $(ASAN_RUNNER): | $(HOSTILE_EXPORTS)
+
+# ---- Two hosts on one machine ----------------------------------------------------
+# tests/netns/run.sh: the examples between two network namespaces joined by a
+# veth pair, on a clean link and then with loss (and delay, with sch_netem).
+# As root it runs (installing iproute2 and nftables when missing); otherwise it
+# prints why it skipped. See docs/testing.md, "Two hosts on one machine".
+.PHONY: check-netns
+check-netns: deps all
+	bash tests/netns/run.sh

@@ -6,6 +6,11 @@
  * answer, so it never hangs when no server is there: it then prints
  * "udp_echo_client: timed out" and exits 1.
  *
+ * UDP may lose the datagram or its answer. --retries N sends it again after
+ * each timeout, at most N more times (default 0: one try, as the seed), and
+ * prints "Timed out, retry K of N" before each new try; the whole run then
+ * takes at most (N + 1) * --timeout seconds.
+ *
  * Build: cc udp_echo_client.c $(pkg-config --cflags --libs netkit)
  */
 #include <netkit.h>
@@ -23,6 +28,7 @@ struct config {
     int port;
     const char *message;
     int timeout_ms;
+    int retries; /* tries after the first, each after a timeout */
 };
 
 static const char *progname = "udp_echo_client";
@@ -31,12 +37,15 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: %s [--host H] [--port P] [--message TEXT] [--timeout SECONDS]\n"
+            "       [--retries N]\n"
             "Seed 001's UDP echo client: sends one datagram and prints the answer.\n"
             "  --host H            server host (default localhost)\n"
             "  --port P            server port (default 65432)\n"
             "  --message TEXT      send TEXT (default 'This is the message. It will be "
             "repeated.')\n"
             "  --timeout SECONDS   wait this long for the answer (default 5)\n"
+            "  --retries N         after a timeout, send again, at most N more times\n"
+            "                      (default 0; 0..1000)\n"
             "  --help              show this help\n",
             progname);
 }
@@ -71,9 +80,13 @@ static int parse_seconds(const char *text)
 static void parse_args(int argc, char **argv, struct config *cfg)
 {
     static const struct option longopts[] = {
-        {"host", required_argument, NULL, 'h'},    {"port", required_argument, NULL, 'p'},
-        {"message", required_argument, NULL, 'M'}, {"timeout", required_argument, NULL, 'T'},
-        {"help", no_argument, NULL, 'H'},          {NULL, 0, NULL, 0},
+        {"host", required_argument, NULL, 'h'},
+        {"port", required_argument, NULL, 'p'},
+        {"message", required_argument, NULL, 'M'},
+        {"timeout", required_argument, NULL, 'T'},
+        {"retries", required_argument, NULL, 'r'},
+        {"help", no_argument, NULL, 'H'},
+        {NULL, 0, NULL, 0},
     };
     int opt;
     while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -89,6 +102,9 @@ static void parse_args(int argc, char **argv, struct config *cfg)
             break;
         case 'T':
             cfg->timeout_ms = parse_seconds(optarg);
+            break;
+        case 'r':
+            cfg->retries = (int)parse_number(optarg, 0, 1000, "bad --retries (0..1000)");
             break;
         case 'H':
             usage(stdout);
@@ -128,22 +144,29 @@ static void print_bytes_repr(const char *prefix, const unsigned char *data, size
     putchar('\n');
 }
 
-/* The seed's try block: sendto, then one recvfrom. Returns 0 or a negative code. */
+/* The seed's try block: sendto, then one recvfrom; after a timeout, the
+ * same again up to --retries more times. Returns 0 or a negative code. */
 static int exchange(nk_udp_endpoint *u, const struct config *cfg)
 {
     size_t len = strlen(cfg->message);
-    print_bytes_repr("Sending ", (const unsigned char *)cfg->message, len);
-    ssize_t n = nk_udp_sendto(u, cfg->message, len, cfg->host, cfg->port);
-    if (n < 0)
-        return (int)n;
-
-    printf("Waiting for a response\n");
     unsigned char data[DATAGRAM_MAX];
-    n = nk_udp_recvfrom(u, data, sizeof data, NULL);
-    if (n < 0)
-        return (int)n;
-    print_bytes_repr("Received ", data, (size_t)n);
-    return 0;
+    for (int attempt = 0;; attempt++) {
+        print_bytes_repr("Sending ", (const unsigned char *)cfg->message, len);
+        ssize_t n = nk_udp_sendto(u, cfg->message, len, cfg->host, cfg->port);
+        if (n < 0)
+            return (int)n;
+
+        printf("Waiting for a response\n");
+        /* An answer to an earlier try may come now: it is the same echo. */
+        n = nk_udp_recvfrom(u, data, sizeof data, NULL);
+        if (n >= 0) {
+            print_bytes_repr("Received ", data, (size_t)n);
+            return 0;
+        }
+        if (n != NK_ETIMEOUT || attempt == cfg->retries)
+            return (int)n;
+        printf("Timed out, retry %d of %d\n", attempt + 1, cfg->retries);
+    }
 }
 
 int main(int argc, char **argv)

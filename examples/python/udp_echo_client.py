@@ -4,8 +4,9 @@
 Sends one datagram to the server and prints the datagram that comes back.
 Unlike the seed it waits at most --timeout seconds (default 5) for the answer,
 so it never hangs when no server is there: it then prints
-"udp_echo_client: timed out" and exits 1. The same command line as
-examples/udp_echo_client.c.
+"udp_echo_client: timed out" and exits 1. --retries N sends the datagram
+again after each timeout, at most N more times, printing "Timed out, retry K
+of N" before each new try. The same command line as examples/udp_echo_client.c.
 """
 import os
 import sys
@@ -25,6 +26,13 @@ def port_number(text):
     return port
 
 
+def retry_count(text):
+    n = int(text)
+    if not 0 <= n <= 1000:
+        raise argparse.ArgumentTypeError(f"bad --retries (0..1000): '{text}'")
+    return n
+
+
 def main():
     sys.stdout.reconfigure(line_buffering=True)
     p = argparse.ArgumentParser(prog=PROG, description="Seed 001's UDP echo client.")
@@ -34,6 +42,8 @@ def main():
                    help="the text to send")
     p.add_argument("--timeout", type=float, default=5.0,
                    help="wait this many seconds for the answer (default 5)")
+    p.add_argument("--retries", type=retry_count, default=0,
+                   help="after a timeout, send again, at most N more times (default 0)")
     args = p.parse_args()
 
     # What an unbound Python socket becomes on its first sendto: any
@@ -48,13 +58,21 @@ def main():
     message = args.message.encode()
     status = 0
     try:
-        # Send data
-        print('Sending {!r}'.format(message))
-        client_socket.sendto(message, server_address)
-        # Receive response
-        print('Waiting for a response')
-        data, server = client_socket.recvfrom(4096)
-        print('Received {!r}'.format(data))
+        for attempt in range(args.retries + 1):
+            # Send data
+            print('Sending {!r}'.format(message))
+            client_socket.sendto(message, server_address)
+            # Receive response (an answer to an earlier try is the same echo)
+            print('Waiting for a response')
+            try:
+                data, server = client_socket.recvfrom(4096)
+            except TimeoutError:
+                if attempt == args.retries:
+                    raise
+                print(f'Timed out, retry {attempt + 1} of {args.retries}')
+                continue
+            print('Received {!r}'.format(data))
+            break
     except OSError as e:
         status = e
     except KeyboardInterrupt:

@@ -265,5 +265,99 @@ class UdpEchoD5(ExampleTest):
                 self.assertTrue(r.stderr.startswith(prog + ": "), r.stderr)
 
 
+
+class LossyServer:
+    """An echo server on 127.0.0.1 that drops the first `drop` datagrams, as a
+    lossy link would, and answers every later one."""
+
+    def __init__(self, test, drop):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.settimeout(TIMEOUT * 4)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.drop = drop
+        self.received = 0
+        self.stopping = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+        test.addCleanup(self.stop)
+
+    def _run(self):
+        try:
+            while not self.stopping:
+                data, peer = self.sock.recvfrom(4096)
+                if self.stopping:
+                    break
+                self.received += 1
+                if self.received > self.drop:
+                    self.sock.sendto(data, peer)
+        except OSError:
+            pass
+
+    def stop(self):
+        """Wakes the thread with one last datagram, joins it, closes."""
+        self.stopping = True
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.sendto(b"", ("127.0.0.1", self.port))
+        self.thread.join(TIMEOUT * 2)
+        self.sock.close()
+
+
+class UdpEchoRetries(ExampleTest):
+    """udp_echo_client --retries N: a new try after each timeout, N at most."""
+
+    TRY = EXPECTED_CLIENT[:2]
+
+    def test_retries_until_an_answer_comes(self):
+        server = LossyServer(self, drop=2)
+        start = time.monotonic()
+        r = self.run_prog("udp_echo_client", "--host", "127.0.0.1", "--port", server.port,
+                          "--timeout", "0.3", "--retries", "5")
+        elapsed = time.monotonic() - start
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.splitlines(),
+                         self.TRY + ["Timed out, retry 1 of 5"] + self.TRY +
+                         ["Timed out, retry 2 of 5"] + EXPECTED_CLIENT)
+        self.assertEqual(r.stderr, "")
+        self.assertEqual(server.received, 3)
+        # Two timeouts of 0.3 s were waited out, not more (a retry does not
+        # wait for nothing) and not less (each try waits its timeout).
+        self.assertGreaterEqual(elapsed, 0.6)
+        self.assertLess(elapsed, 0.6 + 3.0 * SLACK)
+
+    def test_gives_up_after_the_last_retry(self):
+        server = LossyServer(self, drop=1000)
+        start = time.monotonic()
+        r = self.run_prog("udp_echo_client", "--host", "127.0.0.1", "--port", server.port,
+                          "--timeout", "0.2", "--retries", "2")
+        elapsed = time.monotonic() - start
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.stdout.splitlines(),
+                         self.TRY + ["Timed out, retry 1 of 2"] + self.TRY +
+                         ["Timed out, retry 2 of 2"] + self.TRY + ["Closing socket"])
+        self.assertEqual(r.stderr, "udp_echo_client: timed out\n")
+        self.assertEqual(server.received, 3)
+        self.assertGreaterEqual(elapsed, 0.6)
+        self.assertLess(elapsed, 0.6 + 3.0 * SLACK)
+
+    def test_no_retry_when_the_answer_comes(self):
+        server, port = self.server("udp_echo_server", "--max-clients", 1)
+        r = self.run_prog("udp_echo_client", "--host", "127.0.0.1", "--port", port,
+                          "--retries", "3")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.splitlines(), EXPECTED_CLIENT)
+        lines = server.rest()
+        self.assertEqual(server.proc.returncode, 0, server.err)
+        self.assertEqual(sum(x.startswith("Received 41 bytes from ") for x in lines), 1, lines)
+
+    def test_bad_retries(self):
+        for value in ("-1", "1001", "x", ""):
+            with self.subTest(value=value):
+                r = self.run_prog("udp_echo_client", "--retries", value)
+                self.assertEqual(r.returncode, 2)
+                self.assertTrue(r.stderr.startswith(
+                    f"udp_echo_client: bad --retries (0..1000): '{value}'\n"), r.stderr)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -182,6 +182,52 @@ class TestExamples(unittest.TestCase):
         self.assertEqual(out[-1], "Closing socket")
         self.assertEqual(err, "udp_echo_client: timed out\n")
 
+    def test_d5_udp_client_retries(self):
+        # A server that drops the first two datagrams, then answers: the
+        # client tries again after each timeout, as --retries allows.
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as lossy:
+            lossy.bind(("127.0.0.1", 0))
+            lossy.settimeout(20 * SLACK)
+            got = []
+
+            def serve():
+                try:
+                    for _ in range(3):
+                        data, peer = lossy.recvfrom(4096)
+                        got.append(data)
+                    lossy.sendto(data, peer)
+                except OSError:
+                    pass
+            t = threading.Thread(target=serve, daemon=True)
+            t.start()
+            code, out, err = self.run_client("udp_echo_client.py", "--host", "127.0.0.1",
+                                             "--port", str(lossy.getsockname()[1]),
+                                             "--timeout", "0.3", "--retries", "4")
+            t.join(20 * SLACK)
+        one_try = ["Sending b'This is the message. It will be repeated.'",
+                   "Waiting for a response"]
+        self.assertEqual(code, 0, err)
+        self.assertEqual(out, one_try + ["Timed out, retry 1 of 4"] + one_try +
+                         ["Timed out, retry 2 of 4"] + one_try +
+                         ["Received b'This is the message. It will be repeated.'",
+                          "Closing socket"])
+        self.assertEqual(len(got), 3)
+
+    def test_d5_udp_client_gives_up_after_its_retries(self):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+            silent.bind(("127.0.0.1", 0))  # receives, never answers
+            code, out, err = self.run_client("udp_echo_client.py", "--host", "127.0.0.1",
+                                             "--port", str(silent.getsockname()[1]),
+                                             "--timeout", "0.2", "--retries", "2")
+        self.assertEqual(code, 1)
+        self.assertEqual([x for x in out if x.startswith("Timed out")],
+                         ["Timed out, retry 1 of 2", "Timed out, retry 2 of 2"])
+        self.assertEqual(out[-1], "Closing socket")
+        self.assertEqual(err, "udp_echo_client: timed out\n")
+        code, _, err = self.run_client("udp_echo_client.py", "--retries", "-1")
+        self.assertEqual(code, 2)
+        self.assertIn("bad --retries (0..1000): '-1'", err)
+
     def test_d6_threaded_echo(self):
         server = Program(self, "echo_server.py", "--threads", "--host", "127.0.0.1", "--port",
                          "0", "--max-clients", "2")
