@@ -642,6 +642,9 @@ struct hall {
     char *line, *out;       /* one line in, one line out, shared by all */
     size_t cap;             /* of line: max_line, "\r\n" and the NUL */
     int64_t accept_resumes; /* after EMFILE: monotonic ms, 0 = accepting */
+    /* The events of the last select. Closing a registered client clears its
+     * entries here, also after the loop ended: so it lives beside the selector. */
+    nk_event events[256];
 };
 
 static volatile sig_atomic_t stopping;
@@ -912,12 +915,13 @@ static void on_stop_signal(int sig)
 /* The selector room's loop: until a signal, or until max_clients came and left. */
 static int hall_loop(struct hall *h)
 {
-    nk_event events[256];
+    nk_event *events = h->events;
     while (!stopping) {
         long max = h->cfg->max_clients;
         if (max > 0 && h->accepted >= max && h->present == 0)
             return 0;
-        int n = nk_selector_select(h->sel, events, 256, next_timeout(h));
+        int n = nk_selector_select(h->sel, events, (int)(sizeof h->events / sizeof *events),
+                                   next_timeout(h));
         if (n < 0)
             return n;
         for (int i = 0; i < n && !stopping; i++) {

@@ -14,7 +14,14 @@ import time
 import unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BIN = os.path.join(ROOT, "build", "examples")
+# NK_EXAMPLES_BIN runs the same tests against other builds of the examples
+# (build/asan/examples, build/tsan/examples: see tests/sanitizers/run.sh).
+BIN = os.path.join(ROOT, os.environ.get("NK_EXAMPLES_BIN") or os.path.join("build", "examples"))
+# NK_EXEC_LOG: a file where each program started is noted, one line each.
+EXEC_LOG = os.environ.get("NK_EXEC_LOG")
+# NK_SANITIZER: "asan" or "tsan" when the programs run under a sanitizer
+# (tests/sanitizers/run.sh sets it): memory figures like RSS mean little then.
+SANITIZER = os.environ.get("NK_SANITIZER", "")
 # Scaled like the C suites' CK_TIMEOUT_MULTIPLIER when a slow runner needs it.
 SLACK = float(os.environ.get("NK_TEST_SLACK", "1"))
 LISTENING = re.compile(r"^listening on (\[?[0-9a-fA-F.:]+\]?):(\d+)$")
@@ -24,7 +31,12 @@ def program(name):
     """Path of a built example program."""
     path = os.path.join(BIN, name)
     if not os.path.exists(path):
+        if os.environ.get("NK_EXAMPLES_BIN"):  # a sanitizer run must not skip
+            raise AssertionError(f"{path} is not built (NK_EXAMPLES_BIN)")
         raise unittest.SkipTest(f"{path} is not built (run make)")
+    if EXEC_LOG:
+        with open(EXEC_LOG, "a") as f:
+            f.write(name + "\n")
     return path
 
 
