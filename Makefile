@@ -365,3 +365,21 @@ check-python-asan: deps $(ASAN_SO) all
 	    NK_TEST_SLACK=3 $(SANITIZE) asan-python python3 -m unittest discover -s tests/python -p 'test_*.py'
 
 -include $(wildcard build/tsan/obj/*.d build/tsan/tests/*.d build/asan/so/obj/*.d)
+
+lint: | lint-deps deps
+	CHECK_CFLAGS='$(CHECK_CFLAGS)' bash tests/lint/run.sh
+
+# Installs cppcheck and clang-tidy when missing (as root with apt-get; else
+# prints the command and fails), as tests/deps.sh does for Check.
+lint-deps:
+	@if command -v cppcheck >/dev/null 2>&1 && command -v clang-tidy >/dev/null 2>&1; then exit 0; fi; \
+	install_cmd="apt-get install -y cppcheck clang-tidy"; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "lint-deps: cppcheck or clang-tidy is missing, installing: $$install_cmd"; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get update -q && $$install_cmd -q </dev/null || exit 1; \
+	    exit 0; \
+	fi; \
+	echo "lint-deps: make lint needs cppcheck and clang-tidy; as root, run:" >&2; \
+	echo "    apt-get update && $$install_cmd" >&2; \
+	exit 1

@@ -421,12 +421,11 @@ static int say(struct member *me, const char *text, size_t len, char *out)
     pthread_mutex_lock(&r->lock);
     int in_room = me->in_room;
     if (in_room) {
-        size_t nlen = strlen(me->name);
-        memcpy(out, me->name, nlen);
-        memcpy(out + nlen, ": ", 2);
-        memcpy(out + nlen + 2, text, len);
-        out[nlen + 2 + len] = '\n';
-        post(r, me, out, nlen + 3 + len);
+        /* out holds NAME_MAX_LEN + 3 + max_line bytes: "name: ", the text, "\n". */
+        size_t n = (size_t)snprintf(out, NAME_MAX_LEN + 3, "%s: ", me->name);
+        memcpy(out + n, text, len);
+        out[n + len] = '\n';
+        post(r, me, out, n + len + 1);
     }
     pthread_mutex_unlock(&r->lock);
     return in_room ? 0 : -1;
@@ -663,16 +662,19 @@ static void send_to(struct guest *g, const char *text, size_t len)
 static void broadcast(struct hall *h, const struct guest *from, const char *text, size_t len)
 {
     for (struct guest *g = h->guests; g != NULL; g = g->next)
+        /* The analyzer cannot follow g->prev->next == g, so after reap_guests
+         * unlinked and freed a guest that was not first it still sees it here. */
+        /* NOLINTNEXTLINE(clang-analyzer-unix.Malloc) */
         if (g != from && g->state == CHATTING && !g->dropped)
             send_to(g, text, len);
 }
 
 static void unlink_guest(struct hall *h, struct guest *g)
 {
-    if (g->prev != NULL)
-        g->prev->next = g->next;
-    else
+    if (h->guests == g)
         h->guests = g->next;
+    else
+        g->prev->next = g->next;
     if (g->next != NULL)
         g->next->prev = g->prev;
     g->prev = g->next = NULL;
@@ -723,12 +725,11 @@ static void depart(struct hall *h, struct guest *g)
 /* Sends "name: text" to every other guest. */
 static void speak(struct hall *h, struct guest *g, const char *text, size_t len)
 {
-    size_t nlen = strlen(g->name);
-    memcpy(h->out, g->name, nlen);
-    memcpy(h->out + nlen, ": ", 2);
-    memcpy(h->out + nlen + 2, text, len);
-    h->out[nlen + 2 + len] = '\n';
-    broadcast(h, g, h->out, nlen + 3 + len);
+    /* out holds NAME_MAX_LEN + 3 + max_line bytes: "name: ", the text, "\n". */
+    size_t n = (size_t)snprintf(h->out, NAME_MAX_LEN + 3, "%s: ", g->name);
+    memcpy(h->out + n, text, len);
+    h->out[n + len] = '\n';
+    broadcast(h, g, h->out, n + len + 1);
 }
 
 static void tell_cut_guest(struct hall *h, struct guest *g)
@@ -990,9 +991,11 @@ static int catch_signals(void)
 static int run_room(nk_tcp_server *srv, const struct config *cfg)
 {
     struct room room = {.members = NULL, .max_queue = cfg->max_queue, .max_line = cfg->max_line};
-    pthread_mutex_init(&room.lock, NULL);
+    int rc = -pthread_mutex_init(&room.lock, NULL);
+    if (rc < 0)
+        return rc;
     server = srv;
-    int rc = catch_signals();
+    rc = catch_signals();
     if (rc == 0) {
         nk_serve_opts opts = {.mode = NK_SERVE_THREADS, .max_clients = cfg->max_clients};
         rc = nk_tcp_server_serve(srv, room_client, &room, &opts);

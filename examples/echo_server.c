@@ -347,10 +347,10 @@ static long long now_ms(void)
 /* Closes a connection (which also unregisters it) and frees it. */
 static void close_peer(struct hub *h, struct peer *p)
 {
-    if (p->prev != NULL)
-        p->prev->next = p->next;
-    else
+    if (h->peers == p)
         h->peers = p->next;
+    else
+        p->prev->next = p->next;
     if (p->next != NULL)
         p->next->prev = p->prev;
     nk_tcp_client_close(p->conn);
