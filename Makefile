@@ -3,6 +3,8 @@
 # Works on Linux as it is; ./configure (autoconf) writes config.mk and config.h,
 # picked up here when present. Targets: all (default), check, check-asan,
 # check-valgrind, check-install, install, uninstall, clean, distclean.
+# Gates: check-tsan, check-examples-asan, check-python-asan,
+# check-valgrind-examples, lint (see "Sanitizer and static-checker gates").
 # Examples, demo, bench and dist are to come; they belong in this file too.
 
 top := $(CURDIR)
@@ -383,3 +385,15 @@ lint-deps:
 	echo "lint-deps: make lint needs cppcheck and clang-tidy; as root, run:" >&2; \
 	echo "    apt-get update && $$install_cmd" >&2; \
 	exit 1
+
+# The chat room (both engines) and the echo server (threads and selector) under
+# valgrind memcheck, driven by a few of the example tests.
+VALGRIND_EXAMPLE_TESTS = test_chat_concurrent \
+	test_chat.RoomTest.test_room_sigterm_and_sigint_stop_cleanly \
+	test_chat.RoomThreadsTest.test_room_sigterm_and_sigint_stop_cleanly \
+	test_chat.RoomThreadsTest.test_room_abrupt_reset_mid_line_does_not_disturb_others \
+	test_echo.EchoD6 test_echo.EchoSelector.test_sigterm_and_sigint_stop_cleanly \
+	test_echo.EchoSelector.test_abrupt_disconnects_do_not_disturb_the_others
+check-valgrind-examples: deps all
+	PYTHONPATH=tests/examples NK_TEST_SLACK=10 \
+	    $(SANITIZE) valgrind python3 -m unittest -v $(VALGRIND_EXAMPLE_TESTS)

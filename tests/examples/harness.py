@@ -7,6 +7,7 @@ stopped by the test's cleanup, and every wait is bounded.
 import os
 import queue
 import re
+import shlex
 import signal
 import subprocess
 import threading
@@ -19,6 +20,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 BIN = os.path.join(ROOT, os.environ.get("NK_EXAMPLES_BIN") or os.path.join("build", "examples"))
 # NK_EXEC_LOG: a file where each program started is noted, one line each.
 EXEC_LOG = os.environ.get("NK_EXEC_LOG")
+# NK_EXAMPLES_WRAPPER: a command the programs run under ("valgrind -q ...").
+WRAPPER = shlex.split(os.environ.get("NK_EXAMPLES_WRAPPER", ""))
 # NK_SANITIZER: "asan" or "tsan" when the programs run under a sanitizer
 # (tests/sanitizers/run.sh sets it): memory figures like RSS mean little then.
 SANITIZER = os.environ.get("NK_SANITIZER", "")
@@ -137,7 +140,7 @@ class ExampleTest(unittest.TestCase):
     """Base class: start() and server() register processes for cleanup."""
 
     def start(self, name, *args, stdin=subprocess.DEVNULL):
-        p = Process([program(name), *map(str, args)], stdin=stdin)
+        p = Process([*WRAPPER, program(name), *map(str, args)], stdin=stdin)
         self.addCleanup(p.stop)
         return p
 
@@ -152,5 +155,5 @@ class ExampleTest(unittest.TestCase):
 
     def run_prog(self, name, *args, input=None, timeout=10.0):
         """Runs a program to completion; returns CompletedProcess (text)."""
-        return subprocess.run([program(name), *map(str, args)], input=input,
+        return subprocess.run([*WRAPPER, program(name), *map(str, args)], input=input,
                               capture_output=True, text=True, timeout=timeout * SLACK)

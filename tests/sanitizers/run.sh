@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # run.sh - runs one command under a sanitizer's options and fails on any report.
 #
-#   tests/sanitizers/run.sh asan|asan-python|tsan COMMAND [ARG...]
+#   tests/sanitizers/run.sh asan|asan-python|tsan|valgrind COMMAND [ARG...]
 #
 # Every report of every process the command starts (the Check runner's forked
 # children, the example programs a Python test launches) goes to a file in a
@@ -24,11 +24,14 @@
 #                on kernels whose mmap randomisation its memory layout does not
 #                expect), the command runs with ASLR off (setarch -R), which
 #                every process it starts inherits.
+#   valgrind     memcheck: tests/examples/harness.py starts every example
+#                program under valgrind (NK_EXAMPLES_WRAPPER); errors and
+#                definitely lost bytes are reports.
 #
 # NK_EXEC_LOG is set to a file where tests/examples/harness.py notes each
 # example program it starts; the count is printed at the end.
 set -u
-kind=${1:?usage: run.sh asan|asan-python|tsan COMMAND [ARG...]}
+kind=${1:?usage: run.sh asan|asan-python|tsan|valgrind COMMAND [ARG...]}
 shift
 [ $# -gt 0 ] || { echo "run.sh: no command" >&2; exit 2; }
 
@@ -95,8 +98,14 @@ tsan)
     fi
     echo "run.sh: TSAN_OPTIONS=$TSAN_OPTIONS"
     ;;
+valgrind)
+    command -v valgrind >/dev/null || { echo "run.sh: valgrind is missing: apt-get install -y valgrind" >&2; exit 1; }
+    export NK_SANITIZER=valgrind
+    export NK_EXAMPLES_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite --log-file=$logs/valgrind.%p"
+    echo "run.sh: NK_EXAMPLES_WRAPPER=$NK_EXAMPLES_WRAPPER"
+    ;;
 *)
-    echo "run.sh: unknown kind '$kind' (asan, asan-python or tsan)" >&2
+    echo "run.sh: unknown kind '$kind' (asan, asan-python, tsan or valgrind)" >&2
     exit 2
     ;;
 esac
@@ -107,7 +116,7 @@ rc=$?
 
 # The first reports in full, then one SUMMARY line for each of the others.
 reports=0
-for f in "$logs"/asan* "$logs"/ubsan* "$logs"/tsan*; do
+for f in "$logs"/asan* "$logs"/ubsan* "$logs"/tsan* "$logs"/valgrind*; do
     [ -s "$f" ] || continue
     reports=$((reports + 1))
     if [ "$reports" -le 5 ]; then
