@@ -180,7 +180,7 @@ check-asan: $(ASAN_RUNNER) build/asan/lsan-probe
 	    ASAN_OPTIONS=detect_leaks=1 build/asan/lsan-probe 2>&1 | sed 's/^/  probe: /' | head -5; \
 	fi; \
 	set -x; \
-	ASAN_OPTIONS=detect_leaks=$$leaks UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	ASAN_OPTIONS=detect_leaks=$$leaks:detect_stack_use_after_return=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    CK_TIMEOUT_MULTIPLIER=3 $(ASAN_RUNNER)
 
 # Valgrind: the normal runner in one process (CK_FORK=no), slower, so longer timeouts.
@@ -344,7 +344,7 @@ build/tsan/tsan-probe: build/flags
 check-tsan: deps $(TSAN_RUNNER) $(TSAN_EXAMPLES) build/tsan/tsan-probe
 	NK_TSAN_PROBE=build/tsan/tsan-probe CK_TIMEOUT_MULTIPLIER=5 $(SANITIZE) tsan $(TSAN_RUNNER)
 	NK_TSAN_PROBE=build/tsan/tsan-probe NK_EXAMPLES_BIN=build/tsan/examples NK_TEST_SLACK=4 \
-	    $(SANITIZE) tsan python3 -m unittest discover -s tests/examples -p 'test_*.py'
+	    $(SANITIZE) tsan python3 -m unittest discover -v -s tests/examples -p 'test_*.py'
 
 build/asan/examples/%: examples/%.c $(ASAN_LIB) build/flags
 	@mkdir -p $(@D)
@@ -352,7 +352,7 @@ build/asan/examples/%: examples/%.c $(ASAN_LIB) build/flags
 
 check-examples-asan: deps $(ASAN_EXAMPLES) build/asan/lsan-probe
 	NK_LSAN_PROBE=build/asan/lsan-probe NK_EXAMPLES_BIN=build/asan/examples NK_TEST_SLACK=3 \
-	    $(SANITIZE) asan python3 -m unittest discover -s tests/examples -p 'test_*.py'
+	    $(SANITIZE) asan python3 -m unittest discover -v -s tests/examples -p 'test_*.py'
 
 build/asan/so/obj/%.o: lib/%.c build/flags
 	@mkdir -p $(@D)
