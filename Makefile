@@ -3,6 +3,8 @@
 # Works on Linux as it is; ./configure (autoconf) writes config.mk and config.h,
 # picked up here when present. Targets: all (default), check, check-asan,
 # check-valgrind, check-install, install, uninstall, clean, distclean.
+# Gates: check-tsan, check-examples-asan, check-python-asan,
+# check-valgrind-examples, lint (see "Sanitizer and static-checker gates").
 # Examples, demo, bench and dist are to come; they belong in this file too.
 
 top := $(CURDIR)
@@ -179,7 +181,7 @@ check-asan: $(ASAN_RUNNER) build/asan/lsan-probe
 	    ASAN_OPTIONS=detect_leaks=1 build/asan/lsan-probe 2>&1 | sed 's/^/  probe: /' | head -5; \
 	fi; \
 	set -x; \
-	ASAN_OPTIONS=detect_leaks=$$leaks UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	ASAN_OPTIONS=detect_leaks=$$leaks:detect_stack_use_after_return=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    CK_TIMEOUT_MULTIPLIER=3 $(ASAN_RUNNER)
 
 # Valgrind: the normal runner in one process (CK_FORK=no), slower, so longer timeouts.
@@ -312,7 +314,7 @@ HOSTILE_EXPORTS := build/exports.txt
 $(HOSTILE_EXPORTS): $(SHARED_LIB)
 	@mkdir -p $(@D)
 	nm -D --defined-only $< | awk '$$2 == "T" { print $$3 }' | sort > $@
-$(RUNNER) $(ASAN_RUNNER): | $(HOSTILE_EXPORTS)
+$(RUNNER) $(ASAN_RUNNER) $(TSAN_RUNNER): | $(HOSTILE_EXPORTS)
 
 # ---- Two hosts on one machine ----------------------------------------------------
 # tests/netns/run.sh: the examples between two network namespaces joined by a
@@ -322,3 +324,112 @@ $(RUNNER) $(ASAN_RUNNER): | $(HOSTILE_EXPORTS)
 .PHONY: check-netns
 check-netns: deps all
 	bash tests/netns/run.sh
+
+# ---- Sanitizer and static-checker gates (issue 7, part 5) --------------------
+# check-tsan: ThreadSanitizer build of the library, the whole Check runner and
+# the examples (own objects under build/tsan/), then the runner and the example
+# tests (tests/examples, with the threaded chat room and echo server) under it.
+# check-examples-asan: the examples built with ASan+UBSan (build/asan/examples/)
+# and tests/examples run against them; check-python-asan: the binding tests
+# against an ASan+UBSan libnetkit.so (build/asan/so/), libasan preloaded into
+# python. check-valgrind-examples: the chat room and echo server under memcheck.
+# lint: cppcheck and clang-tidy over lib/, examples/ and tests/ (configuration:
+# .clang-tidy and tests/lint/cppcheck.supp); any finding fails.
+# tests/sanitizers/run.sh runs each command with the sanitizer's options, logs
+# every report to a scratch directory and fails when one was written.
+TSAN_FLAGS = -O1 -g -fsanitize=thread -fno-omit-frame-pointer
+TSAN_LIB_OBJS := $(LIB_SRCS:lib/%.c=build/tsan/obj/%.o)
+TSAN_TEST_OBJS := $(TEST_SRCS:tests/%.c=build/tsan/tests/%.o)
+TSAN_LIB := build/tsan/libnetkit.a
+TSAN_RUNNER := build/tsan/check_netkit
+TSAN_EXAMPLES := $(patsubst examples/%.c,build/tsan/examples/%,$(wildcard examples/*.c))
+ASAN_EXAMPLES := $(patsubst examples/%.c,build/asan/examples/%,$(wildcard examples/*.c))
+ASAN_SO_OBJS := $(LIB_SRCS:lib/%.c=build/asan/so/obj/%.o)
+ASAN_SO := build/asan/so/libnetkit.so
+SANITIZE = bash tests/sanitizers/run.sh
+
+.PHONY: check-tsan check-examples-asan check-python-asan check-valgrind-examples lint lint-deps
+
+build/tsan/obj/%.o: lib/%.c build/flags
+	@mkdir -p $(@D)
+	$(CC) $(LIB_FLAGS) $(CPPFLAGS) $(ALL_CFLAGS) $(TSAN_FLAGS) -MMD -MP -c -o $@ $<
+
+build/tsan/tests/%.o: tests/%.c build/flags | deps
+	@mkdir -p $(@D)
+	$(CC) $(TEST_FLAGS) $(CPPFLAGS) $(CHECK_CFLAGS) $(ALL_CFLAGS) $(TSAN_FLAGS) -MMD -MP -c -o $@ $<
+
+$(TSAN_LIB): $(TSAN_LIB_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(TSAN_RUNNER): $(TSAN_TEST_OBJS) $(TSAN_LIB)
+	$(CC) $(ALL_CFLAGS) $(TSAN_FLAGS) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS) -pthread
+
+build/tsan/examples/%: examples/%.c $(TSAN_LIB) build/flags
+	@mkdir -p $(@D)
+	$(CC) -Iinclude $(CPPFLAGS) $(ALL_CFLAGS) $(TSAN_FLAGS) $(LDFLAGS) -o $@ $< $(TSAN_LIB) $(LIBS) -pthread
+
+# A program with a data race on purpose: run.sh learns from it whether TSan
+# works here as it is or needs ASLR off (setarch -R, for kernels whose mmap
+# randomisation TSan's memory layout does not expect).
+build/tsan/tsan-probe: build/flags
+	@mkdir -p $(@D)
+	printf '#include <pthread.h>\nint x;\nstatic void *f(void *a) { x++; return a; }\nint main(void) { pthread_t t; pthread_create(&t, 0, f, 0); x++; pthread_join(t, 0); return 0; }\n' \
+		| $(CC) $(TSAN_FLAGS) -pthread -x c -o $@ -
+
+check-tsan: deps $(TSAN_RUNNER) $(TSAN_EXAMPLES) build/tsan/tsan-probe
+	NK_TSAN_PROBE=build/tsan/tsan-probe CK_TIMEOUT_MULTIPLIER=5 $(SANITIZE) tsan $(TSAN_RUNNER)
+	NK_TSAN_PROBE=build/tsan/tsan-probe NK_EXAMPLES_BIN=build/tsan/examples NK_TEST_SLACK=4 \
+	    $(SANITIZE) tsan python3 -m unittest discover -v -s tests/examples -p 'test_*.py'
+
+build/asan/examples/%: examples/%.c $(ASAN_LIB) build/flags
+	@mkdir -p $(@D)
+	$(CC) -Iinclude $(CPPFLAGS) $(ALL_CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -o $@ $< $(ASAN_LIB) $(LIBS) -pthread
+
+check-examples-asan: deps $(ASAN_EXAMPLES) build/asan/lsan-probe
+	NK_LSAN_PROBE=build/asan/lsan-probe NK_EXAMPLES_BIN=build/asan/examples NK_TEST_SLACK=3 \
+	    $(SANITIZE) asan python3 -m unittest discover -v -s tests/examples -p 'test_*.py'
+
+build/asan/so/obj/%.o: lib/%.c build/flags
+	@mkdir -p $(@D)
+	$(CC) -fPIC $(LIB_FLAGS) $(CPPFLAGS) $(ALL_CFLAGS) $(SAN_FLAGS) -MMD -MP -c -o $@ $<
+
+$(ASAN_SO): $(ASAN_SO_OBJS)
+	$(CC) -shared -Wl,-soname,libnetkit.so $(ALL_CFLAGS) $(SAN_FLAGS) $(LDFLAGS) \
+		-o $@ $^ $(LIBS) -pthread
+
+check-python-asan: deps $(ASAN_SO) all
+	NK_ASAN_RUNTIME="$$($(CC) -print-file-name=libasan.so)" NETKIT_LIBRARY=$(abspath $(ASAN_SO)) \
+	    NK_TEST_SLACK=3 $(SANITIZE) asan-python python3 -m unittest discover -s tests/python -p 'test_*.py'
+
+-include $(wildcard build/tsan/obj/*.d build/tsan/tests/*.d build/asan/so/obj/*.d)
+
+lint: | lint-deps deps
+	CHECK_CFLAGS='$(CHECK_CFLAGS)' bash tests/lint/run.sh
+
+# Installs cppcheck and clang-tidy when missing (as root with apt-get; else
+# prints the command and fails), as tests/deps.sh does for Check.
+lint-deps:
+	@if command -v cppcheck >/dev/null 2>&1 && command -v clang-tidy >/dev/null 2>&1; then exit 0; fi; \
+	install_cmd="apt-get install -y cppcheck clang-tidy"; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "lint-deps: cppcheck or clang-tidy is missing, installing: $$install_cmd"; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get update -q && $$install_cmd -q </dev/null || exit 1; \
+	    exit 0; \
+	fi; \
+	echo "lint-deps: make lint needs cppcheck and clang-tidy; as root, run:" >&2; \
+	echo "    apt-get update && $$install_cmd" >&2; \
+	exit 1
+
+# The chat room (both engines) and the echo server (threads and selector) under
+# valgrind memcheck, driven by a few of the example tests.
+VALGRIND_EXAMPLE_TESTS = test_chat_concurrent \
+	test_chat.RoomTest.test_room_sigterm_and_sigint_stop_cleanly \
+	test_chat.RoomThreadsTest.test_room_sigterm_and_sigint_stop_cleanly \
+	test_chat.RoomThreadsTest.test_room_abrupt_reset_mid_line_does_not_disturb_others \
+	test_echo.EchoD6 test_echo.EchoSelector.test_sigterm_and_sigint_stop_cleanly \
+	test_echo.EchoSelector.test_abrupt_disconnects_do_not_disturb_the_others
+check-valgrind-examples: deps all
+	PYTHONPATH=tests/examples NK_TEST_SLACK=10 \
+	    $(SANITIZE) valgrind python3 -m unittest -v $(VALGRIND_EXAMPLE_TESTS)

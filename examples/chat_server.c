@@ -479,12 +479,11 @@ static int say(struct member *me, const char *text, size_t len, char *out)
     pthread_mutex_lock(&r->lock);
     int in_room = me->in_room;
     if (in_room) {
-        size_t nlen = strlen(me->name);
-        memcpy(out, me->name, nlen);
-        memcpy(out + nlen, ": ", 2);
-        memcpy(out + nlen + 2, text, len);
-        out[nlen + 2 + len] = '\n';
-        post(r, me, out, nlen + 3 + len);
+        /* out holds NAME_MAX_LEN + 3 + max_line bytes: "name: ", the text, "\n". */
+        size_t n = (size_t)snprintf(out, NAME_MAX_LEN + 3, "%s: ", me->name);
+        memcpy(out + n, text, len);
+        out[n + len] = '\n';
+        post(r, me, out, n + len + 1);
     }
     pthread_mutex_unlock(&r->lock);
     return in_room ? 0 : -1;
@@ -703,6 +702,9 @@ struct hall {
     size_t cap;             /* of line: max_line, "\r\n" and the NUL */
     int64_t accept_resumes; /* after EMFILE: monotonic ms, 0 = accepting */
     long backlogged, paused; /* guests with those flags */
+    /* The events of the last select. Closing a registered client clears its
+     * entries here, also after the loop ended: so it lives beside the selector. */
+    nk_event events[256];
 };
 
 static volatile sig_atomic_t stopping;
@@ -735,16 +737,19 @@ static void send_to(struct hall *h, struct guest *g, const char *text, size_t le
 static void broadcast(struct hall *h, const struct guest *from, const char *text, size_t len)
 {
     for (struct guest *g = h->guests; g != NULL; g = g->next)
+        /* The analyzer cannot follow g->prev->next == g, so after reap_guests
+         * unlinked and freed a guest that was not first it still sees it here. */
+        /* NOLINTNEXTLINE(clang-analyzer-unix.Malloc) */
         if (g != from && g->state == CHATTING && !g->dropped)
             send_to(h, g, text, len);
 }
 
 static void unlink_guest(struct hall *h, struct guest *g)
 {
-    if (g->prev != NULL)
-        g->prev->next = g->next;
-    else
+    if (h->guests == g)
         h->guests = g->next;
+    else
+        g->prev->next = g->next;
     if (g->next != NULL)
         g->next->prev = g->prev;
     g->prev = g->next = NULL;
@@ -797,12 +802,11 @@ static void depart(struct hall *h, struct guest *g)
 /* Sends "name: text" to every other guest. */
 static void speak(struct hall *h, struct guest *g, const char *text, size_t len)
 {
-    size_t nlen = strlen(g->name);
-    memcpy(h->out, g->name, nlen);
-    memcpy(h->out + nlen, ": ", 2);
-    memcpy(h->out + nlen + 2, text, len);
-    h->out[nlen + 2 + len] = '\n';
-    broadcast(h, g, h->out, nlen + 3 + len);
+    /* out holds NAME_MAX_LEN + 3 + max_line bytes: "name: ", the text, "\n". */
+    size_t n = (size_t)snprintf(h->out, NAME_MAX_LEN + 3, "%s: ", g->name);
+    memcpy(h->out + n, text, len);
+    h->out[n + len] = '\n';
+    broadcast(h, g, h->out, n + len + 1);
 }
 
 static void tell_cut_guest(struct hall *h, struct guest *g)
@@ -1026,12 +1030,13 @@ static void on_stop_signal(int sig)
 /* The selector room's loop: until a signal, or until max_clients came and left. */
 static int hall_loop(struct hall *h)
 {
-    nk_event events[256];
+    nk_event *events = h->events;
     while (!stopping) {
         long max = h->cfg->max_clients;
         if (max > 0 && h->accepted >= max && h->present == 0)
             return 0;
-        int n = nk_selector_select(h->sel, events, 256, next_timeout(h));
+        int n = nk_selector_select(h->sel, events, (int)(sizeof h->events / sizeof *events),
+                                   next_timeout(h));
         if (n < 0)
             return n;
         for (int i = 0; i < n && !stopping; i++) {
@@ -1102,10 +1107,15 @@ static int catch_signals(void)
 static int run_room(nk_tcp_server *srv, const struct config *cfg)
 {
     struct room room = {.members = NULL, .max_queue = cfg->max_queue, .max_line = cfg->max_line};
-    pthread_mutex_init(&room.lock, NULL);
-    pthread_cond_init(&room.room_made, NULL);
+    int rc = -pthread_mutex_init(&room.lock, NULL);
+    if (rc < 0)
+        return rc;
+    if ((rc = -pthread_cond_init(&room.room_made, NULL)) < 0) {
+        pthread_mutex_destroy(&room.lock);
+        return rc;
+    }
     server = srv;
-    int rc = catch_signals();
+    rc = catch_signals();
     if (rc == 0) {
         nk_serve_opts opts = {.mode = NK_SERVE_THREADS, .max_clients = cfg->max_clients};
         rc = nk_tcp_server_serve(srv, room_client, &room, &opts);

@@ -311,6 +311,9 @@ struct hub {
     long accepted, present;
     unsigned char *buf;  /* one chunk, shared by every client */
     long long resume_ms; /* accepting paused until then (out of fds); 0: accepting */
+    /* The events of the last select. Closing a registered client clears its
+     * entries here, also after the loop ended: so it lives beside the selector. */
+    nk_event events[64];
 };
 
 static volatile sig_atomic_t stopping;
@@ -344,10 +347,10 @@ static long long now_ms(void)
 /* Closes a connection (which also unregisters it) and frees it. */
 static void close_peer(struct hub *h, struct peer *p)
 {
-    if (p->prev != NULL)
-        p->prev->next = p->next;
-    else
+    if (h->peers == p)
         h->peers = p->next;
+    else
+        p->prev->next = p->next;
     if (p->next != NULL)
         p->next->prev = p->prev;
     nk_tcp_client_close(p->conn);
@@ -491,10 +494,11 @@ static int select_timeout(struct hub *h)
 /* Until a signal, or until --max-clients clients came and left. */
 static int hub_loop(struct hub *h)
 {
-    nk_event events[64];
+    nk_event *events = h->events;
     long max = h->cfg->max_clients;
     while (!stopping && !(max > 0 && h->accepted >= max && h->present == 0)) {
-        int n = nk_selector_select(h->sel, events, 64, select_timeout(h));
+        int n = nk_selector_select(h->sel, events, (int)(sizeof h->events / sizeof *events),
+                                   select_timeout(h));
         if (n < 0)
             return n;
         for (int i = 0; i < n && !stopping; i++) {

@@ -726,12 +726,13 @@ static int run_get(const struct options *opt, const struct url *u)
         return fail("request too long");
 
     char *line = malloc(opt->max_line + 1);
+    if (line == NULL)
+        return fail("out of memory");
     struct body b = {NULL, 0, 0, opt->max_body};
     struct framing f;
+    memset(&f, 0, sizeof f);
     nk_tcp_client *c = NULL;
-    int rc = line != NULL ? 0 : fail("out of memory");
-    if (rc == 0)
-        rc = connect_to(&c, host, port, opt);
+    int rc = connect_to(&c, host, port, opt);
     if (rc == 0)
         rc = send_text(c, opt, request);
     if (rc == 0)

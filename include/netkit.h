@@ -106,7 +106,7 @@ enum nk_error_kind {
 
 enum nk_own_error {
     NK_OK = 0,
-#define NK__XX(name, value, kind, msg) NK_##name = value,
+#define NK__XX(name, value, kind, msg) NK_##name = (value),
     NK_OWN_ERRORS(NK__XX)
 #undef NK__XX
 };
@@ -436,8 +436,8 @@ typedef struct nk_serve_opts {
  * blocked in recv see end of stream. Transient accept errors are retried, and
  * EMFILE/ENFILE/ENOBUFS/ENOMEM back off (about 100 ms) instead of spinning.
  * Returns 0. Errors: NK_ENULL, NK_ECLOSED, NK_EINVAL (bad opts), -ECANCELED when
- * the server was shut down before serve started, other accept errors that
- * cannot be recovered. */
+ * the server was shut down before serve started, -ENOMEM/-EAGAIN when its
+ * mutex cannot be created, other accept errors that cannot be recovered. */
 NK_EXTERN int nk_tcp_server_serve(nk_tcp_server *s, nk_tcp_handler handler, void *arg,
                                   const nk_serve_opts *opts);
 

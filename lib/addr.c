@@ -73,6 +73,7 @@ static int name_of(int fd, nk_addr *out, int peer)
     if (out == NULL)
         return NK_ENULL;
     struct sockaddr_storage ss;
+    ss.ss_family = AF_UNSPEC; /* defined even if the kernel stored less */
     socklen_t len = sizeof ss;
     int rc = peer ? getpeername(fd, (struct sockaddr *)&ss, &len)
                   : getsockname(fd, (struct sockaddr *)&ss, &len);
@@ -146,7 +147,7 @@ int nk_addr_parse(nk_addr *out, const char *text)
         return NK_EINVAL;
     if (digits > 5)
         return NK_EPORT;
-    return nk_addr_set(out, host, atoi(p));
+    return nk_addr_set(out, host, (int)strtol(p, NULL, 10)); /* 1-5 digits: no overflow */
 }
 
 static int check_inet(const nk_addr *addr)

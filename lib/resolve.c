@@ -71,14 +71,13 @@ fail:;
 
 static int bind_wildcard(int port, int type, int family, int flags)
 {
-    int rc = -EAFNOSUPPORT;
     if (family == AF_UNSPEC || family == AF_INET6) {
         struct sockaddr_in6 s6;
         memset(&s6, 0, sizeof s6);
         s6.sin6_family = AF_INET6;
         s6.sin6_addr = in6addr_any;
         s6.sin6_port = htons((uint16_t)port);
-        rc = bind_one((struct sockaddr *)&s6, sizeof s6, type, flags);
+        int rc = bind_one((struct sockaddr *)&s6, sizeof s6, type, flags);
         /* No IPv6 on this system: fall back to IPv4 when the caller allows. */
         if (rc >= 0 || family == AF_INET6 ||
             (rc != -EAFNOSUPPORT && rc != -EADDRNOTAVAIL && rc != -EPROTONOSUPPORT))

@@ -129,7 +129,7 @@ static void wake_drain(nk_selector *sel)
 #ifdef HAVE_EPOLL_CREATE1
 static uint32_t to_epoll(int events)
 {
-    return ((events & NK_EVENT_READ) ? EPOLLIN : 0u) | ((events & NK_EVENT_WRITE) ? EPOLLOUT : 0u);
+    return ((events & NK_EVENT_READ) ? EPOLLIN : 0U) | ((events & NK_EVENT_WRITE) ? EPOLLOUT : 0U);
 }
 
 static int epoll_set(nk_selector *sel, int op, int fd, int events)

@@ -163,8 +163,13 @@ int nk_tcp_server_serve(nk_tcp_server *s, nk_tcp_handler handler, void *arg,
         return -ECANCELED;
 
     struct serve_state st = {.open = NULL, .running = 0, .finished = NULL};
-    pthread_mutex_init(&st.lock, NULL);
-    pthread_cond_init(&st.idle, NULL);
+    int err = pthread_mutex_init(&st.lock, NULL);
+    if (err != 0)
+        return -err;
+    if ((err = pthread_cond_init(&st.idle, NULL)) != 0) {
+        pthread_mutex_destroy(&st.lock);
+        return -err;
+    }
     long served = 0;
     rc = 0;
     while (o.max_clients == 0 || served < o.max_clients) {

@@ -34,6 +34,7 @@ int nk_udp_open(nk_udp_endpoint **out, const char *host, int port)
     if (fd < 0)
         return fd;
     struct sockaddr_storage ss;
+    ss.ss_family = AF_UNSPEC; /* defined even if the kernel stored less */
     socklen_t len = sizeof ss;
     nk_udp_endpoint *u = calloc(1, sizeof *u);
     if (u == NULL || getsockname(fd, (struct sockaddr *)&ss, &len) < 0) {
@@ -86,6 +87,8 @@ static int resolve_peer(const nk_udp_endpoint *u, const char *host, int port, nk
     if (rc < 0)
         return rc;
     const struct addrinfo *pick = res;
+    if (pick == NULL)
+        return NK_EAI(EAI_NONAME); /* success without an address: never from glibc */
     for (const struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
         if (ai->ai_family == AF_INET) {
             pick = ai;

@@ -29,7 +29,11 @@ static int sys_reverse_v4(const char *ip, char *buf, size_t cap, int *herr)
     char tmp[8192];
     int err = 0;
     *herr = 0;
+    /* cppcheck 2.10's gnu.cfg takes gethostbyaddr_r for a pure function that
+     * reads tmp; it writes tmp and res. */
+    // cppcheck-suppress uninitvar
     int rc = gethostbyaddr_r(&in, sizeof in, AF_INET, &he, tmp, sizeof tmp, &res, &err);
+    // cppcheck-suppress knownConditionTrueFalse
     if (rc != 0 || res == NULL) {
         *herr = err;
         return -1;

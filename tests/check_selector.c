@@ -231,7 +231,9 @@ static char task_state(pid_t tid)
         return 0;
     text[n] = '\0';
     const char *p = strrchr(text, ')');
-    return p != NULL && p[1] == ' ' ? p[2] : 0;
+    if (p == NULL || p[1] != ' ')
+        return 0;
+    return p[2];
 }
 
 static void *actor_main(void *arg)
@@ -459,13 +461,13 @@ START_TEST(test_selector_regular_file_eperm_on_epoll_ready_on_poll)
     int fd = mkstemp(path);
     ck_assert_int_ge(fd, 0);
     unlink(path);
-    nk_event ev[2];
     int rc = nk_selector_register_fd(sel, fd, NK_EVENT_READ, NULL);
     if (backends[_i] == NK_SELECTOR_EPOLL) {
         tu_assert_code(rc, -EPERM);
         ck_assert_int_eq(nk_selector_count(sel), 0);
     } else {
         /* poll(2): regular files are always ready */
+        nk_event ev[2]; /* unregistered below, while it is still in scope */
         tu_assert_code(rc, 0);
         ck_assert_int_eq(nk_selector_select(sel, ev, 2, 0), 1);
         ck_assert_int_eq(ev[0].fd, fd);
@@ -1170,7 +1172,7 @@ static void restore_handler(int sig, const struct sigaction *old)
     const struct timespec zero = {0, 0};
     for (int k = 0; k < 100 && sigtimedwait(&set, NULL, &zero) == sig; k++) {
     }
-    sigaction(sig, old, NULL);
+    ck_assert_int_eq(sigaction(sig, old, NULL), 0);
     pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
     g_sig_sel = NULL;
 }

@@ -105,10 +105,10 @@ static const char *echo_once(int port, const char *line, nk_tcp_client **keep)
     if (nk_tcp_connect(&c, "127.0.0.1", port, (int)TU_SLACK(10000)) != 0)
         return "connect failed";
     const char *err = NULL;
-    char buf[256];
     if (nk_tcp_client_sendall(c, line, strlen(line), NULL) != 0)
         err = "sendall failed";
     else {
+        char buf[256];
         ssize_t n = nk_tcp_client_recv_line(c, buf, sizeof buf);
         if (n != (ssize_t)strlen(line) || strcmp(buf, line) != 0)
             err = "wrong echo";
@@ -276,7 +276,7 @@ START_TEST(test_server_serve_null_opts_sequential_until_shutdown_from_handler)
     st.stop_after = 2;
     server_run r = {.s = s, .handler = echo_handler, .arg = &st, .use_opts = 0};
     serve_start(&r, 0);
-    echo_clients(port, 2, "until shutdown\n");
+    echo_clients(port, 2, "until shutdown %d\n");
     serve_wait(&r, TU_SLACK(3000));
     tu_assert_code(r.rc, 0);
     ck_assert_int_eq(ld(&st.served), 2);
@@ -360,7 +360,7 @@ static void *client_job_main(void *arg)
     client_job *j = arg;
     char line[64];
     snprintf(line, sizeof line, "client %02d says %08x\n", j->idx,
-             (unsigned)(j->idx * 2654435761u));
+             (unsigned)(j->idx * 2654435761U));
     j->err = echo_once(j->port, line, NULL);
     return NULL;
 }
@@ -370,8 +370,8 @@ START_TEST(test_server_serve_threads_50_concurrent_clients)
     nk_tcp_server *s = open_server();
     meet_state m;
     memset(&m, 0, sizeof m);
-    pthread_mutex_init(&m.mu, NULL);
-    pthread_cond_init(&m.cv, NULL);
+    ck_assert_int_eq(pthread_mutex_init(&m.mu, NULL), 0);
+    ck_assert_int_eq(pthread_cond_init(&m.cv, NULL), 0);
     m.target = NCLIENTS;
     m.wait_ms = TU_SLACK(10000);
     server_run r = {.s = s,
@@ -571,7 +571,7 @@ static void shutdown_from_signal(int mode)
         tu_join_within(r.th, TU_SLACK(3000));
     }
     pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
-    sigaction(SIGUSR1, &old_sa, NULL);
+    ck_assert_int_eq(sigaction(SIGUSR1, &old_sa, NULL), 0);
     g_sig_server = NULL;
 
     ck_assert_msg(err == NULL, "client before the signal: %s", err ? err : "");
@@ -841,7 +841,7 @@ static void serve_no_fd_leak(int mode)
                     .use_opts = 1,
                     .opts = {.mode = mode, .max_clients = 10}};
     serve_start(&r, 0);
-    echo_clients(port, 10, "fd check\n");
+    echo_clients(port, 10, "fd check %d\n");
     serve_wait(&r, TU_SLACK(5000));
     tu_assert_code(r.rc, 0);
     ck_assert_int_eq(ld(&st.served), 10);

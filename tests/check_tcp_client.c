@@ -602,7 +602,7 @@ static void sends_fail_without_sigpipe(nk_tcp_client *c)
 START_TEST(test_client_send_closed_peer_epipe_no_sigpipe)
 {
     struct sigaction sa;
-    sigaction(SIGPIPE, NULL, &sa);
+    ck_assert_int_eq(sigaction(SIGPIPE, NULL, &sa), 0);
     ck_assert_msg(sa.sa_handler == SIG_DFL, "SIGPIPE must be at its default for this test");
     pair p;
     pair_open(&p, "127.0.0.1");
@@ -1238,13 +1238,12 @@ static void q_small_buffers(pair *p)
 static ssize_t q_fill(nk_tcp_client *c, const unsigned char *buf, size_t len, size_t chunk,
                       size_t *off)
 {
-    ssize_t q = 0;
-    while (*off < len && (q = nk_tcp_client_queued(c)) == 0) {
+    while (*off < len && nk_tcp_client_queued(c) == 0) {
         size_t n = len - *off < chunk ? len - *off : chunk;
         tu_assert_code(nk_tcp_client_queue(c, buf + *off, n), 0);
         *off += n;
     }
-    q = nk_tcp_client_queued(c);
+    ssize_t q = nk_tcp_client_queued(c);
     ck_assert_msg(q > 0, "the socket took all %zu bytes", *off);
     return q;
 }

@@ -78,6 +78,7 @@ START_TEST(test_server_open_port0_reports_port_and_sockname)
 
     /* the port matches what the kernel says about the fd */
     struct sockaddr_in k;
+    memset(&k, 0, sizeof k);
     socklen_t klen = sizeof k;
     ck_assert_int_eq(getsockname(nk_tcp_server_fd(s), (struct sockaddr *)&k, &klen), 0);
     ck_assert_int_eq(ntohs(k.sin_port), port);

@@ -62,7 +62,7 @@ long long tu_now_ms(void)
 long long tu_tmult(void)
 {
     const char *e = getenv("CK_TIMEOUT_MULTIPLIER");
-    long long m = e != NULL ? atoll(e) : 1;
+    long long m = e != NULL ? strtoll(e, NULL, 10) : 1;
     return m < 1 ? 1 : m;
 }
 
@@ -204,7 +204,7 @@ void tu_storm_stop(tu_storm *s)
     const struct timespec zero = {0, 0};
     for (int i = 0; i < 100 && sigtimedwait(&alrm, NULL, &zero) == SIGALRM; i++) {
     }
-    sigaction(SIGALRM, &s->old_sa, NULL);
+    ck_assert_int_eq(sigaction(SIGALRM, &s->old_sa, NULL), 0);
     pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
 }
 

@@ -7,6 +7,7 @@ stopped by the test's cleanup, and every wait is bounded.
 import os
 import queue
 import re
+import shlex
 import signal
 import subprocess
 import threading
@@ -14,7 +15,16 @@ import time
 import unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BIN = os.path.join(ROOT, "build", "examples")
+# NK_EXAMPLES_BIN runs the same tests against other builds of the examples
+# (build/asan/examples, build/tsan/examples: see tests/sanitizers/run.sh).
+BIN = os.path.join(ROOT, os.environ.get("NK_EXAMPLES_BIN") or os.path.join("build", "examples"))
+# NK_EXEC_LOG: a file where each program started is noted, one line each.
+EXEC_LOG = os.environ.get("NK_EXEC_LOG")
+# NK_EXAMPLES_WRAPPER: a command the programs run under ("valgrind -q ...").
+WRAPPER = shlex.split(os.environ.get("NK_EXAMPLES_WRAPPER", ""))
+# NK_SANITIZER: "asan" or "tsan" when the programs run under a sanitizer
+# (tests/sanitizers/run.sh sets it): memory figures like RSS mean little then.
+SANITIZER = os.environ.get("NK_SANITIZER", "")
 # Scaled like the C suites' CK_TIMEOUT_MULTIPLIER when a slow runner needs it.
 SLACK = float(os.environ.get("NK_TEST_SLACK", "1"))
 LISTENING = re.compile(r"^listening on (\[?[0-9a-fA-F.:]+\]?):(\d+)$")
@@ -24,7 +34,12 @@ def program(name):
     """Path of a built example program."""
     path = os.path.join(BIN, name)
     if not os.path.exists(path):
+        if os.environ.get("NK_EXAMPLES_BIN"):  # a sanitizer run must not skip
+            raise AssertionError(f"{path} is not built (NK_EXAMPLES_BIN)")
         raise unittest.SkipTest(f"{path} is not built (run make)")
+    if EXEC_LOG:
+        with open(EXEC_LOG, "a") as f:
+            f.write(name + "\n")
     return path
 
 
@@ -125,7 +140,7 @@ class ExampleTest(unittest.TestCase):
     """Base class: start() and server() register processes for cleanup."""
 
     def start(self, name, *args, stdin=subprocess.DEVNULL):
-        p = Process([program(name), *map(str, args)], stdin=stdin)
+        p = Process([*WRAPPER, program(name), *map(str, args)], stdin=stdin)
         self.addCleanup(p.stop)
         return p
 
@@ -140,5 +155,5 @@ class ExampleTest(unittest.TestCase):
 
     def run_prog(self, name, *args, input=None, timeout=10.0):
         """Runs a program to completion; returns CompletedProcess (text)."""
-        return subprocess.run([program(name), *map(str, args)], input=input,
+        return subprocess.run([*WRAPPER, program(name), *map(str, args)], input=input,
                               capture_output=True, text=True, timeout=timeout * SLACK)

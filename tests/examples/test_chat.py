@@ -15,7 +15,7 @@ import threading
 import time
 import unittest
 
-from harness import SLACK, ExampleTest
+from harness import SANITIZER, SLACK, ExampleTest
 
 TUPLE = r"\('127\.0\.0\.1', \d+\)"
 WELCOME = "Welcome to the chat room! Enter your name:"
@@ -661,6 +661,10 @@ class RoomChurnTest(ExampleTest):
         # The base may still count a warm-up connection closing under load: a
         # leak shows as more fds (thousands after 9000 cycles), never fewer.
         self.assertLessEqual(fds, base_fds, "the room leaks fds")
+        if SANITIZER:
+            # ASan's quarantine and TSan's shadow and history memory grow RSS by
+            # design; the plain run checks it (and LeakSanitizer leaks, in ASan's).
+            raise unittest.SkipTest(f"fds checked; RSS not comparable under {SANITIZER}")
         # Allocator noise stays far below a leak of even 100 bytes per cycle (880 KiB).
         self.assertLess(rss - base_rss, 512, f"RSS grew from {base_rss} to {rss} KiB")
 

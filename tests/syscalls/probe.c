@@ -17,8 +17,8 @@ int main(int argc, char **argv)
 {
     if (argc < 2)
         return fprintf(stderr, "usage: probe N [timeout_ms]\n"), 2;
-    long n = atol(argv[1]);
-    int timeout = argc > 2 ? atoi(argv[2]) : NK_BLOCK;
+    long n = strtol(argv[1], NULL, 10);
+    int timeout = argc > 2 ? (int)strtol(argv[2], NULL, 10) : NK_BLOCK;
     nk_tcp_server *srv;
     nk_tcp_client *cli, *peer;
     long rc;
