@@ -281,7 +281,7 @@ static void set_name(char *name, const char *text, size_t len)
     }
     for (size_t i = 0; i < len; i++) {
         unsigned char ch = (unsigned char)text[i];
-        name[i] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
+        name[i] = (char)(ch < 0x20 || ch == 0x7f ? '?' : ch);
     }
     name[len] = '\0';
 }

@@ -130,7 +130,7 @@ static const char *printable(const char *text)
     static char out[81];
     size_t i;
     for (i = 0; i < sizeof out - 1 && text[i] != '\0'; i++)
-        out[i] = text[i] >= 0x20 && text[i] < 0x7f ? text[i] : '?';
+        out[i] = (char)(text[i] >= 0x20 && text[i] < 0x7f ? text[i] : '?');
     out[i] = '\0';
     return out;
 }

@@ -67,21 +67,21 @@ enum {
 
 struct world;
 
-struct row {
+struct row { /* pointers, then 8-byte integers, then ints: no padding */
     const char *fn;    /* the exported function */
     const char *input; /* the hostile input, for messages */
     long (*call)(struct world *w, const struct row *r);
-    int h, h2;        /* first and second handle argument (H_*) */
-    int s;            /* host string (S_*) */
     const char *text; /* a literal string argument instead of s */
-    int p, p2;        /* pointer arguments (P_*) */
-    int addr;         /* nk_addr argument (A_*) */
-    long long a, b;   /* integer arguments: port, timeout, how, fd, events, code... */
-    size_t n;         /* a length or capacity */
-    int prep;         /* PREP_* */
-    int x;            /* X_* */
-    long want;
     const char *want_str;
+    long long a, b; /* integer arguments: port, timeout, how, fd, events, code... */
+    size_t n;       /* a length or capacity */
+    long want;
+    int h, h2; /* first and second handle argument (H_*) */
+    int s;     /* host string (S_*) */
+    int p, p2; /* pointer arguments (P_*) */
+    int addr;  /* nk_addr argument (A_*) */
+    int prep;  /* PREP_* */
+    int x;     /* X_* */
 };
 
 /* Everything a row may use; made afresh for each row. */
@@ -1408,10 +1408,9 @@ START_TEST(test_hostile_every_export_has_rows)
         int count = 0;
         for (int i = 0; i < NROWS; i++)
             count += strcmp(rows[i].fn, name) == 0;
-        if (count == 0 && strlen(missing) + strlen(name) + 2 < sizeof missing) {
-            strcat(missing, " ");
-            strcat(missing, name);
-        }
+        size_t used = strlen(missing);
+        if (count == 0 && used + strlen(name) + 2 < sizeof missing)
+            snprintf(missing + used, sizeof missing - used, " %s", name);
     }
     fclose(f);
     ck_assert_msg(nexported > 0, "%s lists no function", path);
