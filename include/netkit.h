@@ -167,7 +167,9 @@ NK_EXTERN int nk_addr_format(const nk_addr *addr, char *buf, size_t cap);
  * Returns the text length. Errors as nk_addr_format. */
 NK_EXTERN int nk_addr_tuple(const nk_addr *addr, char *buf, size_t cap);
 
-/* Writes only the numeric host ("127.0.0.1", "::1", "fe80::1%eth0").
+/* Writes only the numeric host ("127.0.0.1", "::1", "fe80::1%eth0"). An IPv6
+ * scope is the interface's name for a link-local address, its number
+ * otherwise ("2001:db8::1%2"), so the text parses back to the same address.
  * Returns the text length. Errors as nk_addr_format. */
 NK_EXTERN int nk_addr_host(const nk_addr *addr, char *buf, size_t cap);
 
