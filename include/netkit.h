@@ -278,6 +278,9 @@ NK_EXTERN ssize_t nk_tcp_client_send(nk_tcp_client *c, const void *buf, size_t l
 NK_EXTERN int nk_tcp_client_sendall(nk_tcp_client *c, const void *buf, size_t len, size_t *sent);
 
 /* Receives up to len bytes; returns how many (0 = the peer closed its side).
+ * After a failed flush of queued output (nk_tcp_client_queue: a reset peer),
+ * the end of stream is that error instead of 0, for every receive call: the
+ * connection did not end cleanly (and recv_line returns no partial last line).
  * Errors: NK_ENULL, NK_ECLOSED, NK_ETIMEOUT, -EAGAIN (non-blocking), socket errors. */
 NK_EXTERN ssize_t nk_tcp_client_recv(nk_tcp_client *c, void *buf, size_t len);
 
@@ -335,7 +338,8 @@ NK_EXTERN int nk_tcp_client_fd(const nk_tcp_client *c);
  * nothing sent or queued, when the bytes already queued plus len would exceed
  * the client's limit (nk_tcp_client_set_queue_limit): then the peer is not
  * reading fast enough. After a failed flush the error sticks: every later call
- * returns it and the queued bytes are dropped. Returns 0.
+ * returns it (a receive call once the bytes that arrived are taken) and the
+ * queued bytes are dropped. Returns 0.
  * Errors: NK_ENULL, NK_ECLOSED, -ENOBUFS ("[Errno 105] No buffer space
  * available": the limit), -ENOMEM, socket errors (-EPIPE, -ECONNRESET). */
 NK_EXTERN int nk_tcp_client_queue(nk_tcp_client *c, const void *buf, size_t len);
