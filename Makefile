@@ -433,3 +433,48 @@ VALGRIND_EXAMPLE_TESTS = test_chat_concurrent \
 check-valgrind-examples: deps all
 	PYTHONPATH=tests/examples NK_TEST_SLACK=10 \
 	    $(SANITIZE) valgrind python3 -m unittest -v $(VALGRIND_EXAMPLE_TESTS)
+
+# ---- Fuzzing (fuzz/README.md) --------------------------------------------------
+# libFuzzer targets under build/fuzz/, built with clang and
+# -fsanitize=fuzzer,address,undefined, the library with them. `make fuzz` runs
+# each target for FUZZ_SECONDS on a scratch copy of its seed corpus
+# (fuzz/corpus/<target>/) and fails on any crash, leak, timeout or
+# out-of-memory; `make fuzz-build` only builds. fuzz/deps.sh installs clang's
+# libFuzzer runtime when it is missing, as tests/deps.sh does for Check.
+FUZZ_SECONDS ?= 60
+FUZZ_CC ?= clang
+FUZZ_TARGETS := fuzz_addr fuzz_line fuzz_chat fuzz_http
+FUZZ_BINS := $(FUZZ_TARGETS:%=build/fuzz/%)
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS := -O1 -g -std=gnu11 -Wall -Wextra -Wstrict-prototypes -Wshadow -pthread \
+	$(if $(filter 1,$(WERROR)),-Werror)
+FUZZ_LIB_OBJS := $(LIB_SRCS:lib/%.c=build/fuzz/obj/%.o)
+
+.PHONY: fuzz fuzz-build fuzz-deps
+
+fuzz-deps:
+	@sh fuzz/deps.sh $(FUZZ_CC)
+
+build/fuzz/flags: FORCE
+	@mkdir -p build/fuzz
+	@f='$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN)'; \
+	 test "$$f" = "$$(cat $@ 2>/dev/null)" || echo "$$f" > $@
+
+build/fuzz/obj/%.o: lib/%.c build/fuzz/flags | fuzz-deps
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(LIB_FLAGS) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
+
+build/fuzz/libnetkit.a: $(FUZZ_LIB_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+build/fuzz/%: fuzz/%.c build/fuzz/libnetkit.a build/fuzz/flags | fuzz-deps
+	$(FUZZ_CC) -Iinclude -Ilib $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -MMD -MP \
+		-o $@ $< build/fuzz/libnetkit.a -pthread
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: fuzz-build build/asan/lsan-probe
+	FUZZ_SECONDS='$(FUZZ_SECONDS)' sh fuzz/run.sh $(FUZZ_TARGETS)
+
+-include $(wildcard build/fuzz/*.d build/fuzz/obj/*.d)

@@ -550,7 +550,7 @@ static int read_name(struct member *me, const nk_addr *peer, char *line, size_t 
         n = nk_tcp_client_recv_line(me->conn, line, cap);
     if (n <= 0)
         return (int)n;
-    if (len == 0) {
+    if (me->name[0] == '\0') { /* empty, or a NUL first: the name is a C string */
         int rc = nk_addr_format(peer, me->name, sizeof me->name);
         if (rc < 0)
             return rc;
@@ -692,6 +692,8 @@ struct guest {
 
 enum { NAMING, SKIP_NAME, CHATTING };
 
+#define HALL_EVENTS 256 /* events taken per select */
+
 struct hall {
     nk_selector *sel;
     nk_tcp_server *srv;
@@ -702,9 +704,7 @@ struct hall {
     size_t cap;             /* of line: max_line, "\r\n" and the NUL */
     int64_t accept_resumes; /* after EMFILE: monotonic ms, 0 = accepting */
     long backlogged, paused; /* guests with those flags */
-    /* The events of the last select. Closing a registered client clears its
-     * entries here, also after the loop ended: so it lives beside the selector. */
-    nk_event events[256];
+    nk_event events[HALL_EVENTS]; /* the last select's: lives as long as sel */
 };
 
 static volatile sig_atomic_t stopping;
@@ -1027,40 +1027,74 @@ static void on_stop_signal(int sig)
     (void)nk_selector_wakeup(stop_sel); /* async-signal-safe */
 }
 
+/* One turn of the loop: waits up to timeout_ms for ready sockets and handles
+ * them. Returns the number of events, or a netkit code. */
+static int hall_turn(struct hall *h, int timeout_ms)
+{
+    nk_event *events = h->events;
+    int n = nk_selector_select(h->sel, events, HALL_EVENTS, timeout_ms);
+    for (int i = 0; i < n && !stopping; i++) {
+        if (events[i].events == 0)
+            continue; /* its guest was dropped while handling an earlier event */
+        if (events[i].data == NULL)
+            on_acceptable(h);
+        else
+            on_readable(h, events[i].data);
+        reap_guests(h);
+    }
+    if (n >= 0 && (h->backlogged > 0 || h->paused > 0))
+        catch_up(h);
+    return n;
+}
+
 /* The selector room's loop: until a signal, or until max_clients came and left. */
 static int hall_loop(struct hall *h)
 {
-    nk_event *events = h->events;
     while (!stopping) {
         long max = h->cfg->max_clients;
         if (max > 0 && h->accepted >= max && h->present == 0)
             return 0;
-        int n = nk_selector_select(h->sel, events, (int)(sizeof h->events / sizeof *events),
-                                   next_timeout(h));
+        int n = hall_turn(h, next_timeout(h));
         if (n < 0)
             return n;
-        for (int i = 0; i < n && !stopping; i++) {
-            if (events[i].events == 0)
-                continue; /* its guest was dropped while handling an earlier event */
-            if (events[i].data == NULL)
-                on_acceptable(h);
-            else
-                on_readable(h, events[i].data);
-            reap_guests(h);
-        }
-        if (h->backlogged > 0 || h->paused > 0)
-            catch_up(h);
     }
     return 0;
 }
 
+/* Sets up the room on srv: its buffers and a selector watching srv. */
+static int hall_open(struct hall *h, nk_tcp_server *srv, const struct config *cfg)
+{
+    memset(h, 0, sizeof *h);
+    h->srv = srv;
+    h->cfg = cfg;
+    h->cap = cfg->max_line + 3;
+    h->line = malloc(h->cap);
+    h->out = malloc(NAME_MAX_LEN + 3 + cfg->max_line);
+    if (h->line == NULL || h->out == NULL)
+        return -ENOMEM;
+    int rc = nk_selector_open(&h->sel, NULL);
+    return rc < 0 ? rc : nk_selector_register_server(h->sel, srv, NK_EVENT_READ, NULL);
+}
+
+/* Ends the room: every client sees the end of its connection. */
+static void hall_close(struct hall *h)
+{
+    while (h->guests != NULL) {
+        struct guest *g = h->guests;
+        if (g->state == CHATTING && !quiet)
+            printf("User %s has left the chat.\n", g->name);
+        release(h, g);
+    }
+    nk_selector_close(h->sel);
+    free(h->line);
+    free(h->out);
+}
+
 static int run_hall(nk_tcp_server *srv, const struct config *cfg)
 {
-    struct hall h = {.srv = srv, .cfg = cfg, .cap = cfg->max_line + 3};
-    h.line = malloc(h.cap);
-    h.out = malloc(NAME_MAX_LEN + 3 + cfg->max_line);
-    int rc = h.line == NULL || h.out == NULL ? -ENOMEM : nk_selector_open(&h.sel, NULL);
-    if (rc == 0 && (rc = nk_selector_register_server(h.sel, srv, NK_EVENT_READ, NULL)) == 0) {
+    struct hall h;
+    int rc = hall_open(&h, srv, cfg);
+    if (rc == 0) {
         stop_sel = h.sel;
         struct sigaction sa;
         memset(&sa, 0, sizeof sa);
@@ -1071,16 +1105,7 @@ static int run_hall(nk_tcp_server *srv, const struct config *cfg)
         else
             rc = hall_loop(&h);
     }
-    /* Every client sees the end of its connection. */
-    while (h.guests != NULL) {
-        struct guest *g = h.guests;
-        if (g->state == CHATTING && !quiet)
-            printf("User %s has left the chat.\n", g->name);
-        release(&h, g);
-    }
-    nk_selector_close(h.sel);
-    free(h.line);
-    free(h.out);
+    hall_close(&h);
     return rc;
 }
 

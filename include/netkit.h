@@ -178,7 +178,9 @@ NK_EXTERN int nk_addr_format(const nk_addr *addr, char *buf, size_t cap);
  * Returns the text length. Errors as nk_addr_format. */
 NK_EXTERN int nk_addr_tuple(const nk_addr *addr, char *buf, size_t cap);
 
-/* Writes only the numeric host ("127.0.0.1", "::1", "fe80::1%eth0").
+/* Writes only the numeric host ("127.0.0.1", "::1", "fe80::1%eth0"). An IPv6
+ * scope is the interface's name for a link-local address, its number
+ * otherwise ("2001:db8::1%2"), so the text parses back to the same address.
  * Returns the text length. Errors as nk_addr_format. */
 NK_EXTERN int nk_addr_host(const nk_addr *addr, char *buf, size_t cap);
 
@@ -289,6 +291,9 @@ NK_EXTERN ssize_t nk_tcp_client_send(nk_tcp_client *c, const void *buf, size_t l
 NK_EXTERN int nk_tcp_client_sendall(nk_tcp_client *c, const void *buf, size_t len, size_t *sent);
 
 /* Receives up to len bytes; returns how many (0 = the peer closed its side).
+ * After a failed flush of queued output (nk_tcp_client_queue: a reset peer),
+ * the end of stream is that error instead of 0, for every receive call: the
+ * connection did not end cleanly (and recv_line returns no partial last line).
  * Errors: NK_ENULL, NK_EINVAL (len > SSIZE_MAX), NK_ECLOSED, NK_ETIMEOUT,
  * -EAGAIN (non-blocking), socket errors. */
 NK_EXTERN ssize_t nk_tcp_client_recv(nk_tcp_client *c, void *buf, size_t len);
@@ -349,7 +354,8 @@ NK_EXTERN int nk_tcp_client_fd(const nk_tcp_client *c);
  * nothing sent or queued, when the bytes already queued plus len would exceed
  * the client's limit (nk_tcp_client_set_queue_limit): then the peer is not
  * reading fast enough. After a failed flush the error sticks: every later call
- * returns it and the queued bytes are dropped. Returns 0.
+ * returns it (a receive call once the bytes that arrived are taken) and the
+ * queued bytes are dropped. Returns 0.
  * Errors: NK_ENULL, NK_EINVAL (len > SSIZE_MAX), NK_ECLOSED, -ENOBUFS ("[Errno
  * 105] No buffer space available": the limit), -ENOMEM, socket errors (-EPIPE,
  * -ECONNRESET). */

@@ -46,8 +46,9 @@ void nk__addr_unmap(nk_addr *a)
 int nk__addr_for_socket(const nk_addr *addr, int sock_family, struct sockaddr_storage *ss,
                         socklen_t *len)
 {
-    int family = addr->ss.ss_family;
-    if ((family != AF_INET && family != AF_INET6) || addr->len > (socklen_t)sizeof addr->ss)
+    /* Only what nk_addr_family accepts, and never more than the storage. */
+    int family = nk_addr_family(addr);
+    if (family < 0 || addr->len > (socklen_t)sizeof addr->ss)
         return NK_EINVAL;
     if (family == AF_INET && sock_family == AF_INET6) {
         const struct sockaddr_in *s4 = (const struct sockaddr_in *)&addr->ss;
@@ -100,6 +101,10 @@ int nk_addr_set(nk_addr *out, const char *ip, int port)
     int rc = nk__check_host_port(ip, 0, port);
     if (rc < 0)
         return rc;
+    /* glibc reads a host of "*" as no host at all (loopback here), even with
+     * AI_NUMERICHOST: it is no literal. */
+    if (strcmp(ip, "*") == 0)
+        return NK_EAI(EAI_NONAME);
     struct addrinfo hints, *res = NULL;
     memset(&hints, 0, sizeof hints);
     hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
@@ -191,8 +196,13 @@ static int host_text(const nk_addr *addr, char *out, int with_scope)
     inet_ntop(AF_INET6, &s6->sin6_addr, out, NK_ADDRSTRLEN);
     size_t n = strlen(out);
     if (with_scope && s6->sin6_scope_id != 0) {
+        /* An interface name only where getaddrinfo reads one back (link-local
+         * addresses, as getnameinfo does); elsewhere the number, so that the
+         * text always parses back to the same address. */
         char ifname[IF_NAMESIZE];
-        if (if_indextoname(s6->sin6_scope_id, ifname) != NULL)
+        int named =
+            IN6_IS_ADDR_LINKLOCAL(&s6->sin6_addr) || IN6_IS_ADDR_MC_LINKLOCAL(&s6->sin6_addr);
+        if (named && if_indextoname(s6->sin6_scope_id, ifname) != NULL)
             snprintf(out + n, NK_ADDRSTRLEN - n, "%%%s", ifname);
         else
             snprintf(out + n, NK_ADDRSTRLEN - n, "%%%u", (unsigned)s6->sin6_scope_id);

@@ -122,7 +122,8 @@ void nk__addr_from_sockaddr(nk_addr *out, const struct sockaddr *sa, socklen_t l
 void nk__addr_unmap(nk_addr *a);
 
 /* Prepares addr for a socket of family sock_family: an IPv4 address on an IPv6
- * socket becomes ::ffff:a.b.c.d. Returns 0 or NK_EINVAL / -EAFNOSUPPORT. */
+ * socket becomes ::ffff:a.b.c.d. Returns 0, NK_EINVAL (not an address
+ * nk_addr_family accepts, or longer than its storage) or -EAFNOSUPPORT. */
 int nk__addr_for_socket(const nk_addr *addr, int sock_family, struct sockaddr_storage *ss,
                         socklen_t *len);
 

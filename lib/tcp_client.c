@@ -309,7 +309,10 @@ ssize_t nk_tcp_client_recv(nk_tcp_client *c, void *buf, size_t len)
     if (c->rpos < c->rlen)
         return note_read(c, (ssize_t)take_buffered(c, buf, len));
     nk__deadline deadline = 0;
-    return note_read(c, recv_some(c, buf, len, &deadline));
+    ssize_t n = recv_some(c, buf, len, &deadline);
+    if (n == 0 && c->werr != 0)
+        n = c->werr; /* a flush failed: the stream did not end cleanly */
+    return note_read(c, n);
 }
 
 /* The rest of a recv_exact: got bytes are in buf, and the last recv(2)
@@ -318,6 +321,10 @@ static ssize_t recv_exact_rest(nk_tcp_client *c, char *p, size_t len, size_t got
 {
     nk__deadline deadline = 0;
     for (;;) {
+        if (n == 0 && c->werr != 0) {
+            push_back(c, p, got); /* a flush failed: not a clean end of stream */
+            return note_read(c, c->werr);
+        }
         if (n == 0)
             break; /* the peer closed: a short count */
         if (n > 0) {
@@ -402,6 +409,12 @@ ssize_t nk_tcp_client_recv_line(nk_tcp_client *c, char *buf, size_t cap)
         /* The buffer is drained: refill it. */
         c->rpos = c->rlen = 0;
         ssize_t got = recv_some(c, c->rbuf, c->rcap, &deadline);
+        if (got == 0 && c->werr != 0) {
+            /* A flush failed (the peer reset): this is no clean end of
+             * stream, and a partial line is no last line. */
+            push_back(c, buf, out);
+            return note_read(c, c->werr);
+        }
         if (got == 0) {
             buf[out] = '\0';
             return note_read(c, (ssize_t)out); /* end of stream: the last line, or 0 */

@@ -76,6 +76,17 @@ START_TEST(test_addr_set_bad_literal_eai_noname)
 }
 END_TEST
 
+START_TEST(test_addr_set_star_is_not_a_literal)
+{
+    /* glibc's getaddrinfo takes "*" for "no host" (loopback) even with
+     * AI_NUMERICHOST; it is no numeric literal (found by fuzz/fuzz_addr). */
+    nk_addr a;
+    tu_assert_code(nk_addr_set(&a, "*", 80), NK_EAI(EAI_NONAME));
+    tu_assert_code(nk_addr_parse(&a, "*:80"), NK_EAI(EAI_NONAME));
+    tu_assert_code(nk_addr_parse(&a, "[*]:80"), NK_EAI(EAI_NONAME));
+}
+END_TEST
+
 START_TEST(test_addr_set_port_out_of_range_eport)
 {
     nk_addr a;
@@ -215,6 +226,42 @@ START_TEST(test_addr_parse_format_roundtrip)
         tu_assert_code(nk_addr_parse(&a, texts[i]), 0);
         ck_assert_int_eq(nk_addr_format(&a, out, sizeof out), (int)strlen(texts[i]));
         ck_assert_str_eq(out, texts[i]);
+    }
+}
+END_TEST
+
+START_TEST(test_addr_format_scope_parses_back)
+{
+    /* A scope is written as an interface name only for link-local addresses,
+     * where getaddrinfo reads a name back; "[2001:db8::1%lo]:80" did not
+     * parse (found by fuzz/fuzz_addr). */
+    static const char *global[] = {"[2001:db8::1%1]:80", "[::1%7]:9", "[ff05::2%1]:1"};
+    for (size_t i = 0; i < sizeof global / sizeof global[0]; i++) {
+        nk_addr a, back;
+        char text[NK_ADDRSTRLEN], host[NK_ADDRSTRLEN];
+        tu_assert_code(nk_addr_parse(&a, global[i]), 0);
+        ck_assert_int_eq(nk_addr_format(&a, text, sizeof text), (int)strlen(global[i]));
+        ck_assert_str_eq(text, global[i]);
+        tu_assert_code(nk_addr_parse(&back, text), 0);
+        ck_assert_int_eq(nk_addr_equal(&a, &back), 1);
+        ck_assert_int_gt(nk_addr_host(&a, host, sizeof host), 0);
+        tu_assert_code(nk_addr_set(&back, host, nk_addr_port(&a)), 0);
+        ck_assert_int_eq(nk_addr_equal(&a, &back), 1);
+    }
+    /* Link-local (unicast and multicast): the name, which parses back too. */
+    unsigned lo = if_nametoindex("lo");
+    ck_assert_uint_ne(lo, 0);
+    static const char *local[] = {"fe80::1", "ff02::1"};
+    for (size_t i = 0; i < sizeof local / sizeof local[0]; i++) {
+        nk_addr a, back;
+        char in[64], want[64], text[NK_ADDRSTRLEN];
+        snprintf(in, sizeof in, "[%s%%%u]:80", local[i], lo);
+        snprintf(want, sizeof want, "[%s%%lo]:80", local[i]);
+        tu_assert_code(nk_addr_parse(&a, in), 0);
+        ck_assert_int_eq(nk_addr_format(&a, text, sizeof text), (int)strlen(want));
+        ck_assert_str_eq(text, want);
+        tu_assert_code(nk_addr_parse(&back, text), 0);
+        ck_assert_int_eq(nk_addr_equal(&a, &back), 1);
     }
 }
 END_TEST
@@ -471,6 +518,7 @@ Suite *suite_addr(void)
     tcase_add_test(tc, test_addr_set_ipv6_literal);
     tcase_add_test(tc, test_addr_set_ipv6_scope_kept);
     tcase_add_test(tc, test_addr_set_bad_literal_eai_noname);
+    tcase_add_test(tc, test_addr_set_star_is_not_a_literal);
     tcase_add_test(tc, test_addr_set_port_out_of_range_eport);
     tcase_add_test(tc, test_addr_set_port_bounds_ok);
     tcase_add_test(tc, test_addr_set_null_enull);
@@ -487,6 +535,7 @@ Suite *suite_addr(void)
     tcase_add_test(tc, test_addr_parse_null_enull);
     tcase_add_test(tc, test_addr_parse_host_too_long_ehostlen);
     tcase_add_test(tc, test_addr_parse_format_roundtrip);
+    tcase_add_test(tc, test_addr_format_scope_parses_back);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("format");

@@ -983,6 +983,74 @@ START_TEST(test_client_recv_line_nonblocking_eagain)
 }
 END_TEST
 
+/* Waits up to 5 s for events on fd; returns the revents. */
+static short wait_fd(int fd, short events)
+{
+    struct pollfd pfd = {fd, events, 0};
+    ck_assert_int_eq(poll(&pfd, 1, (int)TU_SLACK(5000)), 1);
+    return pfd.revents;
+}
+
+START_TEST(test_client_recv_after_failed_flush_reports_the_error_not_eof)
+{
+    /* The peer resets while a partial line is buffered; a queue call (or a
+     * select's flush) meets the reset first and keeps it (sticky). Receive
+     * calls then return the bytes that came and end with that error, not
+     * with a clean end of stream that passes the partial line on as a last
+     * line (found by fuzz/fuzz_chat: the chat room did so). */
+    pair p;
+    pair_open(&p, "127.0.0.1");
+    tu_assert_code(nk_tcp_client_settimeout(p.cli, NK_NONBLOCK), 0);
+    int fd = nk_tcp_client_fd(p.cli), pfd = nk_tcp_client_fd(p.peer);
+    tu_assert_code(nk_tcp_client_sendall(p.peer, "partial", 7, NULL), 0);
+    wait_fd(fd, POLLIN);
+    char line[64];
+    tu_assert_code(nk_tcp_client_recv_line(p.cli, line, sizeof line), -EAGAIN);
+    struct linger lg = {1, 0};
+    ck_assert_int_eq(setsockopt(pfd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
+    pair_close_peer(&p); /* sends RST */
+    ck_assert(wait_fd(fd, POLLIN) & (POLLHUP | POLLERR));
+    int rc = nk_tcp_client_queue(p.cli, "x", 1);
+    ck_assert_msg(rc == -ECONNRESET || rc == -EPIPE, "queue after a reset: %s", nk_strerror(rc));
+    ssize_t n = nk_tcp_client_recv_line(p.cli, line, sizeof line);
+    tu_assert_code(n, rc);
+    n = nk_tcp_client_recv_line(p.cli, line, sizeof line);
+    tu_assert_code(n, rc);
+    /* The bytes that came are still there for recv; then the error again. */
+    n = nk_tcp_client_recv(p.cli, line, sizeof line);
+    tu_assert_code(n, 7);
+    ck_assert_mem_eq(line, "partial", 7);
+    n = nk_tcp_client_recv(p.cli, line, sizeof line);
+    tu_assert_code(n, rc);
+    n = nk_tcp_client_recv_exact(p.cli, line, 3);
+    tu_assert_code(n, rc);
+    pair_close(&p);
+}
+END_TEST
+
+START_TEST(test_client_recv_after_clean_close_with_queue_ok_is_eof)
+{
+    /* Without a failed flush the end of stream stays 0 and the last line
+     * without newline is returned, as before. */
+    pair p;
+    pair_open(&p, "127.0.0.1");
+    tu_assert_code(nk_tcp_client_settimeout(p.cli, NK_NONBLOCK), 0);
+    tu_assert_code(nk_tcp_client_queue(p.cli, "hello\n", 6), 0);
+    tu_assert_code(nk_tcp_client_sendall(p.peer, "last", 4, NULL), 0);
+    tu_assert_code(nk_tcp_client_shutdown(p.peer, SHUT_WR), 0);
+    wait_fd(nk_tcp_client_fd(p.cli), POLLIN);
+    char line[64];
+    ssize_t n;
+    long long end = tu_now_ms() + TU_SLACK(5000);
+    while ((n = nk_tcp_client_recv_line(p.cli, line, sizeof line)) == -EAGAIN)
+        ck_assert_int_lt(tu_now_ms(), end);
+    tu_assert_code(n, 4);
+    ck_assert_str_eq(line, "last");
+    tu_assert_code(nk_tcp_client_recv_line(p.cli, line, sizeof line), 0);
+    pair_close(&p);
+}
+END_TEST
+
 /* ------------------------------------------------------------------------ */
 /* options and addresses                                                    */
 /* ------------------------------------------------------------------------ */
@@ -1668,6 +1736,8 @@ Suite *suite_tcp_client(void)
     tcase_add_test(tc, test_client_recv_line_timeout_etimeout);
     tcase_add_test(tc, test_client_recv_line_timeout_bounds_whole_call);
     tcase_add_test(tc, test_client_recv_line_nonblocking_eagain);
+    tcase_add_test(tc, test_client_recv_after_failed_flush_reports_the_error_not_eof);
+    tcase_add_test(tc, test_client_recv_after_clean_close_with_queue_ok_is_eof);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("options");

@@ -421,6 +421,31 @@ START_TEST(test_udp_sendto_addr_roundtrip)
 }
 END_TEST
 
+START_TEST(test_udp_sendto_addr_bad_length_einval)
+{
+    /* An nk_addr whose len exceeds its storage (a caller's memory error) is
+     * refused instead of being copied past the end of a stack buffer, and one
+     * too short for its family is refused too (found by fuzz/fuzz_addr). */
+    nk_udp_endpoint *a = udp_open_ok("127.0.0.1"), *b = udp_open_ok("127.0.0.1");
+    nk_addr to;
+    tu_assert_code(nk_udp_sockname(b, &to), 0);
+    to.len = 1000;
+    tu_assert_code(nk_udp_sendto_addr(a, "x", 1, &to), NK_EINVAL);
+    to.len = (socklen_t)sizeof to.ss + 1;
+    tu_assert_code(nk_udp_sendto_addr(a, "x", 1, &to), NK_EINVAL);
+    to.len = 8;
+    ssize_t rc = nk_udp_sendto_addr(a, "x", 1, &to);
+    ck_assert_msg(rc == NK_EINVAL || rc == -EINVAL, "a 8-byte IPv4 address: %s",
+                  nk_strerror((int)rc));
+    /* Nothing was sent. */
+    tu_assert_code(nk_udp_settimeout(b, NK_NONBLOCK), 0);
+    char buf[4];
+    tu_assert_code(nk_udp_recv(b, buf, sizeof buf), -EAGAIN);
+    nk_udp_close(a);
+    nk_udp_close(b);
+}
+END_TEST
+
 START_TEST(test_udp_recvfrom_null_from_ok)
 {
     nk_udp_endpoint *a = udp_open_ok("127.0.0.1"), *b = udp_open_ok("127.0.0.1");
@@ -731,6 +756,7 @@ Suite *suite_udp(void)
     tcase_set_timeout(tc, 10);
     tcase_add_test(tc, test_udp_sendto_recvfrom_roundtrip);
     tcase_add_test(tc, test_udp_sendto_addr_roundtrip);
+    tcase_add_test(tc, test_udp_sendto_addr_bad_length_einval);
     tcase_add_test(tc, test_udp_recvfrom_null_from_ok);
     tcase_add_test(tc, test_udp_recvfrom_empty_datagram);
     tcase_add_test(tc, test_udp_recvfrom_truncated_emsgsize_next_intact);

@@ -1,0 +1,805 @@
+/*
+ * fuzz_chat.c - libFuzzer target for examples/chat_server.c's room (--mode
+ * room, the selector engine): names, line framing, --max-line cuts,
+ * broadcast, leaves, resets, drops of clients that do not read.
+ *
+ * The example is compiled in (its main renamed); the harness drives the
+ * example's own hall_open / hall_turn / hall_close on one thread against a
+ * listening socket on 127.0.0.1 (port 0), and plays up to 6 clients at once
+ * (12 per input) over loopback TCP as the input scripts them. After each
+ * client action it waits until the bytes, the end of stream or the reset are
+ * in the server's socket (tcp_info), then turns the loop until nothing is
+ * ready, so the order of events is the script's.
+ *
+ * Input: one option byte, then actions.
+ *   option bit 0: --no-notices; bits 1-2: --max-line 4, 16, 100 or 1024;
+ *   bits 3-4: --max-queue 128, 512, 4096 or 65536; bit 5: clients with a small
+ *   receive buffer; bit 6: server sockets with a small send buffer (so that a
+ *   client that does not read is dropped sooner); bit 7: the room ends as on
+ *   SIGINT (a client's line is ready, the turn stops before handling it, and
+ *   hall_close ends every connection) instead of each client leaving.
+ *   action byte a, client a >> 3 (among the eligible ones):
+ *     a & 7 = 0, 1  a client connects
+ *             2, 3  a client sends 1 + next byte bytes of the input
+ *             4     a client sends 1 + (next two bytes % 2048) bytes
+ *             5     a client stops or starts reading
+ *             6     a client shuts down its writing (it leaves)
+ *             7     a client resets its connection (SO_LINGER 0)
+ * A model of the protocol the example's header documents says what each
+ * client must receive: the welcome; once it has joined, every other joined
+ * client's joins, leaves and lines ("name: text", cut to --max-line, the
+ * sender told "* your line was cut to N bytes"), exactly once, in order, and
+ * nothing else. A client dropped for not reading gets a prefix of that; the
+ * others get "* name was dropped (not reading)" right after the turn that
+ * dropped it. Also checked: every client sees the end of its connection once
+ * it left, was dropped or the room ended; the server keeps no client it should
+ * not; no client's queued output exceeds --max-queue, no read-ahead buffer
+ * exceeds 8 KiB plus the line; nothing is reported on stderr; no fd or byte
+ * of memory outlives the input.
+ */
+#include "internal.h"
+
+#include <linux/sockios.h>
+#include <linux/tcp.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <time.h>
+
+#include "fuzz.h"
+
+/* ---- The seam: the example, its main renamed, stderr in memory ------------- */
+
+static FILE *fz_err;
+#define main chat_server_main
+#undef stderr
+#define stderr fz_err
+#include "../examples/chat_server.c"
+#undef main
+#undef stderr
+
+/* ---- Small helpers ------------------------------------------------------------ */
+
+#define MAX_ALIVE 6     /* clients connected at once */
+#define MAX_CONNECTS 12 /* clients per input */
+#define MAX_RX (1 << 20)
+#define WAIT_MS 3000 /* longest wait for the kernel or the server: a hang is a bug */
+
+enum { TCPS_CLOSE = 7, TCPS_CLOSE_WAIT = 8 }; /* tcpi_state values (stable ABI) */
+
+struct buf {
+    char *p;
+    size_t len, cap;
+};
+
+static void put(struct buf *b, const void *data, size_t n)
+{
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + n)
+            cap *= 2;
+        b->p = realloc(b->p, cap);
+        FZ_ASSERT(b->p != NULL, "out of memory");
+        b->cap = cap;
+    }
+    if (n > 0)
+        memcpy(b->p + b->len, data, n);
+    b->len += n;
+}
+
+static struct tcp_info tcp_info_of(int fd)
+{
+    struct tcp_info ti;
+    socklen_t len = sizeof ti;
+    memset(&ti, 0, sizeof ti);
+    FZ_ASSERT(getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0, "TCP_INFO: %s",
+              strerror(errno));
+    return ti;
+}
+
+/* ---- The model ---------------------------------------------------------------- */
+
+/* One line a client must receive; lines of one group (a turn's drop notices)
+ * may come in any order. */
+struct item {
+    size_t off, len;
+    unsigned group; /* 0: in order */
+};
+
+struct client {
+    int fd;            /* the harness's socket, -1 once closed */
+    int port;          /* its local port: the server's peer */
+    struct guest *g;   /* the server's guest for it while in_server */
+    int in_server;     /* the server holds it (per the model) */
+    int state;         /* NAMING, SKIP_NAME, CHATTING, as the example's */
+    int cutting;       /* the server skips the rest of an over-long line */
+    char name[NAME_MAX_LEN + 1];
+    struct buf pend;   /* bytes the server has not made into lines yet */
+    size_t sent;       /* bytes sent on the connection */
+    int fin, rst;      /* the client shut down writing / reset */
+    int reading;       /* the harness drains its socket */
+    int ended;         /* its stream may stop early (dropped, reset, queue lost) */
+    int got_eof, got_reset;
+    struct buf rx;     /* every byte received */
+    struct buf exp;    /* the expected lines' bytes */
+    struct item *items;
+    size_t nitems, icap;
+};
+
+struct chat {
+    struct hall h;
+    struct config cfg;
+    struct client cl[MAX_CONNECTS];
+    int n; /* clients so far */
+    unsigned groups;
+    int small_rcvbuf;
+};
+
+static nk_tcp_server *srv; /* one listener for every input */
+static int trace;          /* FUZZ_TRACE set: print the script as it runs */
+
+#define TRACE(...)                                                                                 \
+    do {                                                                                           \
+        if (trace)                                                                                 \
+            fprintf(stderr, __VA_ARGS__);                                                          \
+    } while (0)
+
+static void expect(struct client *c, const char *text, size_t len, unsigned group)
+{
+    if (c->nitems == c->icap) {
+        c->icap = c->icap ? c->icap * 2 : 16;
+        c->items = realloc(c->items, c->icap * sizeof *c->items);
+        FZ_ASSERT(c->items != NULL, "out of memory");
+    }
+    c->items[c->nitems++] = (struct item){c->exp.len, len, group};
+    put(&c->exp, text, len);
+}
+
+/* What the example's broadcast does: every joined client but from. */
+static void m_broadcast(struct chat *ch, const struct client *from, const char *text, size_t len)
+{
+    for (int i = 0; i < ch->n; i++) {
+        struct client *w = &ch->cl[i];
+        if (w != from && w->in_server && w->state == CHATTING)
+            expect(w, text, len, 0);
+    }
+}
+
+static size_t strip(const char *text, size_t len)
+{
+    if (len > 0 && text[len - 1] == '\n')
+        len--;
+    if (len > 0 && text[len - 1] == '\r')
+        len--;
+    return len;
+}
+
+static void m_speak(struct chat *ch, struct client *a, const char *text, size_t len)
+{
+    struct buf msg = {0};
+    put(&msg, a->name, strlen(a->name));
+    put(&msg, ": ", 2);
+    put(&msg, text, len);
+    put(&msg, "\n", 1);
+    if (trace)
+        fz_print_bytes("  model: says", msg.p, msg.len);
+    m_broadcast(ch, a, msg.p, msg.len);
+    free(msg.p);
+}
+
+static void m_tell_cut(struct chat *ch, struct client *a)
+{
+    char notice[64];
+    int n = snprintf(notice, sizeof notice, "* your line was cut to %zu bytes\n", ch->cfg.max_line);
+    expect(a, notice, (size_t)n, 0);
+}
+
+/* One result of the server's recv_line: a line (complete, or the last one at
+ * the end of stream) or an over-long piece of cap - 1 bytes. */
+static void m_take(struct chat *ch, struct client *a, const char *bytes, size_t len, int piece)
+{
+    size_t max_line = ch->cfg.max_line;
+    if (a->state != CHATTING) {
+        if (a->state == NAMING) {
+            /* The name: the line without its end, at most 32 bytes, up to a
+             * NUL (it is a C string); empty, the client's address. */
+            size_t l = piece ? len : strip(bytes, len);
+            if (l > NAME_MAX_LEN)
+                l = NAME_MAX_LEN;
+            memcpy(a->name, bytes, l);
+            a->name[l] = '\0';
+            if (a->name[0] == '\0')
+                snprintf(a->name, sizeof a->name, "127.0.0.1:%d", a->port);
+        }
+        if (piece) {
+            a->state = SKIP_NAME;
+            return;
+        }
+        a->state = CHATTING;
+        TRACE("  model: client %d joins as \"%s\"\n", (int)(a - ch->cl), a->name);
+        if (!ch->cfg.no_notices) {
+            char notice[NAME_MAX_LEN + 64];
+            int n = snprintf(notice, sizeof notice, "* %s has joined the chat\n", a->name);
+            m_broadcast(ch, a, notice, (size_t)n);
+        }
+        return;
+    }
+    if (piece) {
+        if (!a->cutting) {
+            m_speak(ch, a, bytes, max_line);
+            m_tell_cut(ch, a);
+        }
+        a->cutting = 1;
+        return;
+    }
+    if (a->cutting) {
+        a->cutting = 0;
+        return;
+    }
+    size_t l = strip(bytes, len);
+    if (l == 0)
+        return;
+    if (l > max_line) {
+        l = max_line;
+        m_tell_cut(ch, a);
+    }
+    m_speak(ch, a, bytes, l);
+}
+
+static void m_depart(struct chat *ch, struct client *a)
+{
+    TRACE("  model: client %d departs\n", (int)(a - ch->cl));
+    if (a->state == CHATTING && !ch->cfg.no_notices) {
+        char notice[NAME_MAX_LEN + 64];
+        int n = snprintf(notice, sizeof notice, "* %s has left the chat\n", a->name);
+        m_broadcast(ch, a, notice, (size_t)n);
+    }
+    a->in_server = 0;
+    a->g = NULL;
+}
+
+/* The next result recv_line gives for a's pending bytes: 1 and its length
+ * (*piece for -EMSGSIZE), or 0 when it would need more bytes. */
+static int m_next(const struct chat *ch, const struct client *a, size_t *len, int *piece)
+{
+    size_t room = ch->h.cap - 1, n = a->pend.len < room ? a->pend.len : room;
+    const char *nl = n ? memchr(a->pend.p, '\n', n) : NULL;
+    *piece = 0;
+    if (nl != NULL) {
+        *len = (size_t)(nl - a->pend.p) + 1;
+        return 1;
+    }
+    if (a->pend.len >= room) {
+        *len = room;
+        *piece = 1;
+        return 1;
+    }
+    if (a->fin && a->pend.len > 0) {
+        *len = a->pend.len; /* the last line, without newline */
+        return 1;
+    }
+    return 0;
+}
+
+/* One on_readable of the example for a: at most 64 results, then the end of
+ * stream or the reset makes it depart. */
+static void m_turn(struct chat *ch, struct client *a)
+{
+    if (a->rst) {
+        m_depart(ch, a); /* the partial line is lost with the connection */
+        return;
+    }
+    for (int turn = 0; turn < 64; turn++) {
+        size_t len;
+        int piece;
+        if (!m_next(ch, a, &len, &piece)) {
+            if (a->fin)
+                m_depart(ch, a);
+            return;
+        }
+        m_take(ch, a, a->pend.p, len, piece);
+        memmove(a->pend.p, a->pend.p + len, a->pend.len - len);
+        a->pend.len -= len;
+    }
+}
+
+/* ---- Driving the server ---------------------------------------------------------- */
+
+static int guest_present(const struct chat *ch, const struct guest *g)
+{
+    for (const struct guest *x = ch->h.guests; x != NULL; x = x->next)
+        if (x == g)
+            return 1;
+    return 0;
+}
+
+/* After each turn: clients the server let go without the model saying so were
+ * dropped; the others get the drop notices (in any order), and the memory
+ * bounds hold. */
+static void after_turn(struct chat *ch)
+{
+    int dropped[MAX_CONNECTS], nd = 0;
+    for (int i = 0; i < ch->n; i++) {
+        struct client *c = &ch->cl[i];
+        int present = c->g != NULL && guest_present(ch, c->g);
+        if (!c->in_server) {
+            FZ_ASSERT(c->g == NULL, "client %d: the model let it go", i);
+            continue;
+        }
+        if (present)
+            continue;
+        FZ_ASSERT(c->state == CHATTING, "client %d was dropped before it joined", i);
+        dropped[nd++] = i;
+        c->in_server = 0;
+        c->g = NULL;
+        c->ended = 1;
+        TRACE("client %d (\"%s\") was dropped\n", i, c->name);
+    }
+    if (nd > 0) {
+        unsigned group = ++ch->groups;
+        for (int k = 0; k < nd; k++) {
+            struct client *d = &ch->cl[dropped[k]];
+            char notice[NAME_MAX_LEN + 64];
+            int n = snprintf(notice, sizeof notice, "* %s was dropped (not reading)\n", d->name);
+            for (int i = 0; i < ch->n; i++) {
+                struct client *w = &ch->cl[i];
+                int just_dropped = 0;
+                for (int j = 0; j < nd; j++)
+                    just_dropped |= dropped[j] == i;
+                if (w != d && w->state == CHATTING && (w->in_server || just_dropped))
+                    expect(w, notice, (size_t)n, group);
+            }
+        }
+    }
+    long present = 0;
+    for (struct guest *g = ch->h.guests; g != NULL; g = g->next) {
+        present++;
+        ssize_t q = nk_tcp_client_queued(g->conn);
+        FZ_ASSERT(q >= 0 && (size_t)q <= ch->cfg.max_queue, "%zd bytes queued for a client, "
+                  "--max-queue %zu", q, ch->cfg.max_queue);
+        FZ_ASSERT(g->conn->rcap <= NK__RBUF_SIZE + ch->h.cap, "a read-ahead buffer of %zu bytes",
+                  g->conn->rcap);
+    }
+    FZ_ASSERT(present == ch->h.present && present <= MAX_ALIVE, "%ld guests, present %ld",
+              present, ch->h.present);
+}
+
+/* One turn of the example's loop with no wait (or wait_ms). The one event it
+ * may handle is the acting client's (a), or the listener's on a connect. */
+static int turn(struct chat *ch, struct client *a, int wait_ms)
+{
+    int n = hall_turn(&ch->h, wait_ms);
+    FZ_ASSERT(n >= 0 && n <= 1, "hall_turn gave %d (one client acts at a time)", n);
+    if (n == 1) {
+        const nk_event *e = &ch->h.events[0];
+        if (e->data == NULL && e->events != 0) {
+            FZ_ASSERT(a != NULL && a->fd >= 0 && !a->in_server, "the listener, with no connect");
+        } else {
+            /* The acting client's event (scrubbed if it left in that turn). */
+            FZ_ASSERT(a != NULL && a->in_server && (e->data == a->g || e->data == NULL),
+                      "an event for another client");
+            m_turn(ch, a);
+        }
+    }
+    after_turn(ch);
+    return n;
+}
+
+/* Turns the loop until nothing is ready; then the server has taken every
+ * result of a's bytes. */
+static void settle(struct chat *ch, struct client *a)
+{
+    for (int i = 0;; i++) {
+        FZ_ASSERT(i < 100000, "the loop never settles");
+        if (turn(ch, a, 0) == 0)
+            break;
+    }
+    size_t len;
+    int piece;
+    if (a != NULL && a->in_server)
+        FZ_ASSERT(!m_next(ch, a, &len, &piece) && !a->fin && !a->rst,
+                  "the server stopped with a result of the client left (%zu bytes pending, "
+                  "fin %d)", a->pend.len, a->fin);
+}
+
+/* Reads what reading clients have; returns how many bytes came. */
+static size_t drain(struct chat *ch, int all)
+{
+    size_t total = 0;
+    char buf[8192];
+    for (int i = 0; i < ch->n; i++) {
+        struct client *c = &ch->cl[i];
+        if (c->fd < 0 || (!c->reading && !all) || c->got_eof || c->got_reset)
+            continue;
+        for (;;) {
+            ssize_t n = recv(c->fd, buf, sizeof buf, MSG_DONTWAIT);
+            if (n > 0) {
+                put(&c->rx, buf, (size_t)n);
+                FZ_ASSERT(c->rx.len <= MAX_RX, "client %d received over %d bytes", i, MAX_RX);
+                total += (size_t)n;
+                continue;
+            }
+            if (n == 0)
+                c->got_eof = 1;
+            else if (errno == ECONNRESET || errno == EPIPE)
+                c->got_reset = 1;
+            else
+                FZ_ASSERT(errno == EAGAIN || errno == EWOULDBLOCK, "recv: %s", strerror(errno));
+            break;
+        }
+    }
+    return total;
+}
+
+/* Lets queued output reach the reading clients: drains and turns until no
+ * reading client has bytes queued (best effort within a few rounds; the
+ * final check waits for each connection's end instead). */
+static void flow(struct chat *ch, int rounds)
+{
+    for (int i = 0; i < rounds; i++) {
+        size_t got = drain(ch, 0);
+        int waiting = 0;
+        for (int k = 0; k < ch->n; k++) {
+            struct client *c = &ch->cl[k];
+            if (c->in_server && c->reading && nk_tcp_client_queued(c->g->conn) > 0)
+                waiting = 1;
+        }
+        if (!waiting && got == 0)
+            return;
+        /* Wait a little only when output is queued and nothing came. */
+        int n = turn(ch, NULL, waiting && got == 0 ? 1 : 0);
+        FZ_ASSERT(n == 0, "an event with no client acting");
+    }
+}
+
+/* Waits (without turning the loop) until cond holds for the server's socket
+ * of a, so that the next turn sees all of what a did. */
+static void wait_server_sees(struct client *a, int what)
+{
+    int fd = nk_tcp_client_fd(a->g->conn);
+    int64_t end = now_ms() + WAIT_MS;
+    for (;;) {
+        struct tcp_info ti = tcp_info_of(fd);
+        int ok = what == 0   ? ti.tcpi_bytes_received == a->sent
+                 : what == 1 ? ti.tcpi_state == TCPS_CLOSE_WAIT
+                             : ti.tcpi_state == TCPS_CLOSE;
+        if (ok)
+            return;
+        FZ_ASSERT(now_ms() < end, "the server's socket did not get %s in %d ms",
+                  what == 0 ? "the bytes" : what == 1 ? "the end of stream" : "the reset", WAIT_MS);
+        struct timespec ts = {0, 50000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* ---- Client actions -------------------------------------------------------------- */
+
+static void act_connect(struct chat *ch)
+{
+    struct client *c = &ch->cl[ch->n];
+    memset(c, 0, sizeof *c);
+    c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    FZ_ASSERT(c->fd >= 0, "socket: %s", strerror(errno));
+    int one = 1, small = 2048;
+    setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (ch->small_rcvbuf)
+        setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons((uint16_t)nk_tcp_server_port(srv))};
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int rc = connect(c->fd, (struct sockaddr *)&to, sizeof to);
+    if (rc < 0 && errno == EINTR) {
+        /* libFuzzer's timer signal: the connection goes on; wait for it. */
+        struct pollfd p = {c->fd, POLLOUT, 0};
+        int err = 0;
+        socklen_t elen = sizeof err;
+        while (poll(&p, 1, WAIT_MS) < 0 && errno == EINTR) {
+        }
+        FZ_ASSERT(getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &elen) == 0, "SO_ERROR");
+        errno = err;
+        rc = err == 0 ? 0 : -1;
+    }
+    if (rc < 0) {
+        /* Out of local ports (TIME_WAIT): not the room's fault; skip. */
+        FZ_ASSERT(errno == EADDRNOTAVAIL, "connect: %s", strerror(errno));
+        close(c->fd);
+        return;
+    }
+    struct sockaddr_in me;
+    socklen_t len = sizeof me;
+    FZ_ASSERT(getsockname(c->fd, (struct sockaddr *)&me, &len) == 0, "getsockname");
+    c->port = ntohs(me.sin_port);
+    c->reading = 1;
+    c->state = NAMING;
+    ch->n++;
+    long before = ch->h.accepted;
+    int64_t end = now_ms() + WAIT_MS;
+    while (ch->h.accepted == before) {
+        FZ_ASSERT(now_ms() < end, "the server did not accept in %d ms", WAIT_MS);
+        turn(ch, c, 1);
+    }
+    /* The newest guest is this client; its welcome is queued. */
+    nk_addr peer;
+    FZ_ASSERT(ch->h.guests != NULL && nk_tcp_client_peername(ch->h.guests->conn, &peer) == 0 &&
+                  nk_addr_port(&peer) == c->port,
+              "the new guest is not the client that connected");
+    c->g = ch->h.guests;
+    c->in_server = 1;
+    TRACE("client %d connects (port %d)\n", ch->n - 1, c->port);
+    static const char welcome[] = "Welcome to the chat room! Enter your name:\n";
+    expect(c, welcome, sizeof welcome - 1, 0);
+    settle(ch, c);
+}
+
+static void act_send(struct chat *ch, struct client *c, const uint8_t *data, size_t len)
+{
+    if (trace) {
+        TRACE("client %d sends", (int)(c - ch->cl));
+        fz_print_bytes("", data, len);
+    }
+    ssize_t n = send(c->fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (!c->in_server)
+        return; /* dropped: the server closed its end; whatever happens is moot */
+    FZ_ASSERT(n == (ssize_t)len, "send took %zd of %zu bytes: %s", n, len, strerror(errno));
+    c->sent += len;
+    put(&c->pend, data, len);
+    wait_server_sees(c, 0);
+    settle(ch, c);
+}
+
+static void act_leave(struct chat *ch, struct client *c)
+{
+    TRACE("client %d leaves\n", (int)(c - ch->cl));
+    /* Output still queued in the server when it departs is dropped with it. */
+    if (c->in_server && nk_tcp_client_queued(c->g->conn) > 0)
+        c->ended = 1;
+    /* A dropped client's connection may be reset already (ENOTCONN). */
+    FZ_ASSERT(shutdown(c->fd, SHUT_WR) == 0 || !c->in_server, "shutdown: %s", strerror(errno));
+    c->fin = 1;
+    if (!c->in_server)
+        return;
+    wait_server_sees(c, 1);
+    settle(ch, c);
+    FZ_ASSERT(!c->in_server, "the server kept a client that left");
+}
+
+static void act_reset(struct chat *ch, struct client *c)
+{
+    TRACE("client %d resets\n", (int)(c - ch->cl));
+    drain(ch, 0);
+    struct linger lg = {1, 0};
+    FZ_ASSERT(setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg) == 0, "SO_LINGER");
+    close(c->fd);
+    c->fd = -1;
+    c->rst = 1;
+    c->ended = 1;
+    if (!c->in_server)
+        return;
+    wait_server_sees(c, 2);
+    settle(ch, c);
+    FZ_ASSERT(!c->in_server, "the server kept a client that reset");
+}
+
+/* ---- Checking what each client received ------------------------------------------ */
+
+static void show_and_fail(const struct client *c, int i, size_t pos, const char *why)
+{
+    fz_print_bytes("received", c->rx.p, c->rx.len);
+    fz_print_bytes("from", c->rx.p + pos, c->rx.len - pos);
+    fz_print_bytes("expected", c->exp.p, c->exp.len);
+    FZ_ASSERT(0, "client %d (\"%s\"): %s at byte %zu", i, c->name, why, pos);
+}
+
+static void verify(const struct client *c, int i)
+{
+    const char *rx = c->rx.p ? c->rx.p : "", *exp = c->exp.p;
+    size_t n = c->rx.len, pos = 0;
+    for (size_t k = 0; k < c->nitems && pos <= n;) {
+        const struct item *it = &c->items[k];
+        size_t avail = n - pos;
+        if (it->group == 0) {
+            if (avail >= it->len && memcmp(rx + pos, exp + it->off, it->len) == 0) {
+                pos += it->len;
+                k++;
+                continue;
+            }
+            if (c->ended && avail < it->len && memcmp(rx + pos, exp + it->off, avail) == 0)
+                return; /* it ended inside this line */
+            show_and_fail(c, i, pos, "not the expected line");
+        }
+        /* A group: its lines in any order. */
+        size_t end = k;
+        while (end < c->nitems && c->items[end].group == it->group)
+            end++;
+        char used[MAX_CONNECTS] = {0};
+        FZ_ASSERT(end - k <= MAX_CONNECTS, "a group of %zu", end - k);
+        for (size_t left = end - k; left > 0; left--) {
+            if (pos == n) {
+                if (c->ended)
+                    return;
+                show_and_fail(c, i, pos, "a drop notice is missing");
+            }
+            const char *nl = memchr(rx + pos, '\n', n - pos);
+            size_t ll = nl != NULL ? (size_t)(nl - (rx + pos)) + 1 : n - pos;
+            size_t m = k;
+            for (; m < end; m++)
+                if (!used[m - k] && c->items[m].len >= ll &&
+                    memcmp(rx + pos, exp + c->items[m].off, ll) == 0 &&
+                    (c->items[m].len == ll || (nl == NULL && c->ended)))
+                    break;
+            if (m == end)
+                show_and_fail(c, i, pos, "not one of the expected drop notices");
+            if (c->items[m].len != ll)
+                return; /* ended inside it */
+            used[m - k] = 1;
+            pos += ll;
+        }
+        k = end;
+    }
+    if (pos != n)
+        show_and_fail(c, i, pos, "bytes after everything expected");
+}
+
+/* ---- The target ------------------------------------------------------------------- */
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    signal(SIGPIPE, SIG_IGN);
+    trace = getenv("FUZZ_TRACE") != NULL;
+    int rc = nk_tcp_server_open(&srv, "127.0.0.1", 0, NULL);
+    FZ_ASSERT(rc == 0, "nk_tcp_server_open: %s", nk_strerror(rc));
+    quiet = 1; /* the example's per-client lines on stdout */
+    return 0;
+}
+
+/* Picks the eligible client number k (counting round); NULL when none is. */
+static struct client *pick(struct chat *ch, unsigned k, int (*ok)(const struct client *))
+{
+    int idx[MAX_CONNECTS], m = 0;
+    for (int i = 0; i < ch->n; i++)
+        if (ok(&ch->cl[i]))
+            idx[m++] = i;
+    return m == 0 ? NULL : &ch->cl[idx[k % (unsigned)m]];
+}
+
+static int can_send(const struct client *c)
+{
+    return c->fd >= 0 && !c->fin;
+}
+
+static int is_open(const struct client *c)
+{
+    return c->fd >= 0;
+}
+
+static int alive(const struct chat *ch)
+{
+    int a = 0;
+    for (int i = 0; i < ch->n; i++)
+        a += ch->cl[i].fd >= 0;
+    return a;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static const size_t lines[] = {4, 16, 100, 1024}, queues[] = {128, 512, 4096, 65536};
+    struct fz f = {data, size};
+    unsigned opt = fz_u8(&f);
+    int lowest_fd = fz_lowest_free_fd();
+    char *err = NULL;
+    size_t err_len = 0;
+    fz_err = open_memstream(&err, &err_len);
+    FZ_ASSERT(fz_err != NULL, "open_memstream");
+
+    struct chat *ch = calloc(1, sizeof *ch);
+    FZ_ASSERT(ch != NULL, "out of memory");
+    ch->cfg = (struct config){.mode = MODE_ROOM, .port = 0, .max_line = lines[opt >> 1 & 3],
+                              .max_queue = queues[opt >> 3 & 3], .quiet = 1,
+                              .no_notices = opt & 1};
+    silent_room = ch->cfg.no_notices;
+    ch->small_rcvbuf = (opt & 32) != 0;
+    int sndbuf = opt & 64 ? 4096 : 1 << 20;
+    setsockopt(nk_tcp_server_fd(srv), SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+    int rc = hall_open(&ch->h, srv, &ch->cfg);
+    FZ_ASSERT(rc == 0, "hall_open: %s", nk_strerror(rc));
+
+    /* The script. */
+    for (int actions = 0; f.n > 0 && actions < 400; actions++) {
+        unsigned a = fz_u8(&f), kind = a & 7, who = a >> 3;
+        struct client *c;
+        if (kind <= 1) {
+            if (ch->n < MAX_CONNECTS && alive(ch) < MAX_ALIVE)
+                act_connect(ch);
+        } else if (kind <= 4) {
+            size_t want = kind == 4 ? 1 + fz_u16(&f) % 2048 : 1 + fz_u8(&f), len;
+            const uint8_t *bytes = fz_take(&f, want, &len);
+            if ((c = pick(ch, who, can_send)) != NULL && len > 0)
+                act_send(ch, c, bytes, len);
+        } else if (kind == 5) {
+            if ((c = pick(ch, who, is_open)) != NULL) {
+                c->reading = !c->reading;
+                TRACE("client %d %s reading\n", (int)(c - ch->cl), c->reading ? "starts" : "stops");
+            }
+        } else if (kind == 6) {
+            if ((c = pick(ch, who, can_send)) != NULL)
+                act_leave(ch, c);
+        } else if ((c = pick(ch, who, is_open)) != NULL) {
+            act_reset(ch, c);
+        }
+        flow(ch, 4);
+    }
+
+    /* The end: everyone reads what is left, then leaves (or the room stops). */
+    for (int i = 0; i < ch->n; i++)
+        ch->cl[i].reading = 1;
+    flow(ch, 200);
+    if (opt & 128) {
+        /* As on SIGINT: the signal comes while a turn has an event to handle
+         * (a client's line), the loop stops, then the room closes: every
+         * client sees the end, and the selector scrubs the events array of
+         * that last turn, which must still be alive. */
+        struct client *c = pick(ch, 0, can_send);
+        if (c != NULL && c->in_server) {
+            ssize_t n = send(c->fd, "unread\n", 7, MSG_NOSIGNAL | MSG_DONTWAIT);
+            FZ_ASSERT(n == 7, "send: %s", strerror(errno));
+            c->sent += 7;
+            wait_server_sees(c, 0);
+            stopping = 1;
+            FZ_ASSERT(hall_turn(&ch->h, 0) == 1, "no event for the stopping turn");
+            stopping = 0;
+        }
+        hall_close(&ch->h); /* every client sees the end */
+        for (int i = 0; i < ch->n; i++) {
+            ch->cl[i].ended = 1;
+            ch->cl[i].in_server = 0;
+            ch->cl[i].g = NULL;
+        }
+    } else {
+        for (int i = 0; i < ch->n; i++) {
+            struct client *c = &ch->cl[i];
+            if (can_send(c))
+                act_leave(ch, c);
+            else if (c->in_server)
+                FZ_ASSERT(0, "client %d left or reset, yet the server holds it", i);
+            drain(ch, 1);
+            flow(ch, 4);
+        }
+        FZ_ASSERT(ch->h.guests == NULL && ch->h.present == 0, "%ld clients still in the room",
+                  ch->h.present);
+    }
+    /* Every open client sees the end of its connection, after all its bytes. */
+    for (int i = 0; i < ch->n; i++) {
+        struct client *c = &ch->cl[i];
+        int64_t end = now_ms() + WAIT_MS;
+        while (c->fd >= 0 && !c->got_eof && !c->got_reset) {
+            struct pollfd p = {c->fd, POLLIN, 0};
+            FZ_ASSERT(now_ms() < end, "client %d never saw the end of its connection", i);
+            poll(&p, 1, 10);
+            drain(ch, 1);
+        }
+        verify(c, i);
+        if (c->fd >= 0) {
+            struct linger lg = {1, 0}; /* no TIME_WAIT left behind */
+            setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+            close(c->fd);
+        }
+        free(c->pend.p);
+        free(c->rx.p);
+        free(c->exp.p);
+        free(c->items);
+    }
+    if (!(opt & 128))
+        hall_close(&ch->h);
+    free(ch);
+    fclose(fz_err);
+    if (err_len > 0)
+        fprintf(stdout, "%s", err);
+    FZ_ASSERT(err_len == 0, "the room reported an error: %.200s", err);
+    free(err);
+    FZ_ASSERT(fz_lowest_free_fd() == lowest_fd, "a file descriptor was left open");
+    return 0;
+}
