@@ -824,7 +824,7 @@ static int take_name(struct hall *h, struct guest *g, ssize_t n)
     if (g->state == NAMING) {
         size_t len = n == -EMSGSIZE ? h->cap - 1 : strip_newline(h->line, (size_t)n);
         set_name(g->name, h->line, len);
-        if (len == 0) {
+        if (g->name[0] == '\0') { /* empty (or nothing left of it after the cut) */
             nk_addr peer;
             int rc = nk_tcp_client_peername(g->conn, &peer);
             if (rc < 0 || (rc = nk_addr_format(&peer, g->name, sizeof g->name)) < 0)

@@ -201,12 +201,19 @@ static void m_take(struct chat *ch, struct client *a, const char *bytes, size_t 
     size_t max_line = ch->cfg.max_line;
     if (a->state != CHATTING) {
         if (a->state == NAMING) {
-            /* The name: the line without its end, at most 32 bytes, up to a
-             * NUL (it is a C string); empty, the client's address. */
+            /* The name: the line without its end, at most 32 bytes (not cut
+             * inside a UTF-8 character), control characters shown as '?';
+             * empty, the client's address. */
             size_t l = piece ? len : strip(bytes, len);
-            if (l > NAME_MAX_LEN)
+            if (l > NAME_MAX_LEN) {
                 l = NAME_MAX_LEN;
-            memcpy(a->name, bytes, l);
+                while (l > 0 && ((unsigned char)bytes[l] & 0xC0) == 0x80)
+                    l--;
+            }
+            for (size_t k = 0; k < l; k++) {
+                unsigned char ch8 = (unsigned char)bytes[k];
+                a->name[k] = (char)(ch8 < 0x20 || ch8 == 0x7f ? '?' : ch8);
+            }
             a->name[l] = '\0';
             if (a->name[0] == '\0')
                 snprintf(a->name, sizeof a->name, "127.0.0.1:%d", a->port);
