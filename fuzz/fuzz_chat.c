@@ -477,6 +477,13 @@ static void m_turn(struct chat *ch, struct client *a)
             return;
         }
         const struct entry *e = log_next(ch);
+        if (e != NULL && e->kind == L_QUEUE) {
+            fz_print_bytes("queued", fz_log_bytes.p + e->off, e->len);
+            FZ_ASSERT(0,
+                      "client %d: after %d results, the example queued what the model does not "
+                      "send (or stopped reading its lines with no guest backlogged)",
+                      i, turn);
+        }
         FZ_ASSERT(e != NULL && e->kind == L_RECV && e->conn == a->conn,
                   "client %d: its lines stopped being read after %d results, with no guest "
                   "backlogged (%zu bytes pending)",

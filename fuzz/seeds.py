@@ -149,7 +149,7 @@ def chat_seeds():
         "name-over-max-line": opt(line=0) + connect + send(0, b"abcdefghij\n") + connect
         + send(1, b"b\n") + send(0, b"x\n"),
         "cut-lines-max4": opt(line=0) + two + send(0, b"12345\n123456\n1234567\n12\r\n")
-        + send(1, b"abcdefgh") + send(1, b"ijkl\nm\n"),
+        + send(1, b"abcdefgh") + send(1, b"ijkl\nm\n") + send(0, b"four\n"),
         "cut-lines-max16": opt(line=1) + two + send(0, b"x" * 40 + b"\n" + b"y" * 17 + b"\r\n"),
         "split-line-many-sends": opt() + two + send(0, b"par") + send(0, b"tial li")
         + send(0, b"ne\nand more\n"),
@@ -162,7 +162,7 @@ def chat_seeds():
         "slow-reader-dropped": opt(queue=0, small_rcv=True, small_snd=True) + two + connect
         + send(2, b"carol\n") + toggle(1)
         + send(0, (b"a fairly long line of chat to fill a queue\n" * 40))
-        + send(0, (b"b" * 200 + b"\n") * 30) + toggle(1) + send(2, b"after\n"),
+        + send(0, (b"b" * 200 + b"\n") * 10) + toggle(1) + send(2, b"after\n"),
         "slow-reader-recovers": opt(queue=3, small_rcv=True) + two + toggle(1)
         + send(0, b"q\n" * 100) + toggle(1) + send(0, b"done\n"),
         "many-lines-one-turn": opt(line=2) + two + send(0, b"l\n" * 200),
