@@ -787,6 +787,7 @@ static void settle(struct chat *ch, struct client *a)
         }
         turn(ch, a, 1);
     }
+    TRACE("  settled in %d ms\n", (int)(real_ms() - (end - WAIT_MS)));
     size_t len;
     int piece;
     if (a != NULL && a->in_server)
