@@ -330,8 +330,10 @@ static void fuzz_raw(struct fz *f)
     unsigned extra_cap = fz_u16(f);
 
     int fam = nk_addr_family(&a);
-    int valid = (a.ss.ss_family == AF_INET && a.len >= sizeof(struct sockaddr_in)) ||
-                (a.ss.ss_family == AF_INET6 && a.len >= sizeof(struct sockaddr_in6));
+    /* An IP family, and a len from its sockaddr's size up to the storage's. */
+    int valid = a.len <= sizeof a.ss &&
+                ((a.ss.ss_family == AF_INET && a.len >= sizeof(struct sockaddr_in)) ||
+                 (a.ss.ss_family == AF_INET6 && a.len >= sizeof(struct sockaddr_in6)));
     FZ_ASSERT(valid ? fam == a.ss.ss_family : fam == NK_EINVAL,
               "nk_addr_family gave %d for family %d, len %u", fam, a.ss.ss_family,
               (unsigned)a.len);

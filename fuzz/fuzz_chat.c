@@ -1,7 +1,8 @@
 /*
  * fuzz_chat.c - libFuzzer target for examples/chat_server.c's room (--mode
  * room, the selector engine): names, line framing, --max-line cuts,
- * broadcast, leaves, resets, drops of clients that do not read.
+ * broadcast, leaves, resets, flow control (backlogged guests, paused
+ * senders, catch_up) and drops of clients that do not read.
  *
  * The example is compiled in (its main renamed); the harness drives the
  * example's own hall_open / hall_turn / hall_close on one thread against a
@@ -9,7 +10,14 @@
  * (12 per input) over loopback TCP as the input scripts them. After each
  * client action it waits until the bytes, the end of stream or the reset are
  * in the server's socket (tcp_info), then turns the loop until nothing is
- * ready, so the order of events is the script's.
+ * ready and no guest is backlogged or paused (meanwhile the reading clients
+ * read, so that their backlog clears), so the order of events is the
+ * script's. Three more seams, by macros around the #include: the example's
+ * nk_tcp_client_recv_line and nk_tcp_client_queue are wrapped to log what
+ * each turn read and queued (with the queue's size after each call), and its
+ * clock_gettime(CLOCK_MONOTONIC) reads a clock that moves only when the
+ * harness moves it: ROOM_GRACE_MS passes at once when only clients that do
+ * not read are behind, and never while a reading client is.
  *
  * Input: one option byte, then actions.
  *   option bit 0: --no-notices; bits 1-2: --max-line 4, 16, 100 or 1024;
@@ -18,10 +26,12 @@
  *   client that does not read is dropped sooner); bit 7: the room ends as on
  *   SIGINT (a client's line is ready, the turn stops before handling it, and
  *   hall_close ends every connection) instead of each client leaving.
- *   action byte a, client a >> 3 (among the eligible ones):
+ *   action byte a, client (a >> 3) & 15 (among the eligible ones):
  *     a & 7 = 0, 1  a client connects
  *             2, 3  a client sends 1 + next byte bytes of the input
  *             4     a client sends 1 + (next two bytes % 2048) bytes
+ *                   (2-4 with bit 7 set: and shuts down its writing at once,
+ *                   so the end of its stream waits behind its lines)
  *             5     a client stops or starts reading
  *             6     a client shuts down its writing (it leaves)
  *             7     a client resets its connection (SO_LINGER 0)
@@ -29,13 +39,25 @@
  * client must receive: the welcome; once it has joined, every other joined
  * client's joins, leaves and lines ("name: text", cut to --max-line, the
  * sender told "* your line was cut to N bytes"), exactly once, in order, and
- * nothing else. A client dropped for not reading gets a prefix of that; the
- * others get "* name was dropped (not reading)" right after the turn that
- * dropped it. Also checked: every client sees the end of its connection once
- * it left, was dropped or the room ended; the server keeps no client it should
- * not; no client's queued output exceeds --max-queue, no read-ahead buffer
- * exceeds 8 KiB plus the line; nothing is reported on stderr; no fd or byte
- * of memory outlives the input.
+ * nothing else. Each turn, the model replays the log: every line the example
+ * read is the model's next line of that client, and what it queued for it is
+ * exactly what the model sends, to the clients the model names. Flow control
+ * as documented: a guest whose queue passes half of --max-queue is
+ * backlogged; while one is, the example reads no further line (the sender is
+ * paused: unregistered, so it cannot spin the loop) until no guest is
+ * backlogged, then resumes it where it stopped; a backlogged guest's flag
+ * goes when its queue is at most a quarter full, and it is dropped once
+ * ROOM_GRACE_MS passed with the queue fuller; next_timeout is at most 10 ms
+ * while anyone is backlogged or paused and forever otherwise. A client is
+ * dropped only when a queue call for it failed with -ENOBUFS or after its
+ * grace; it gets a prefix of its lines, and the others get "* name was
+ * dropped (not reading)" right after the turn that dropped it (a turn that
+ * handled no event, when its grace ran out while waiting). Also checked:
+ * every client sees the end of its connection once it left, was dropped or
+ * the room ended; the server keeps no client it should not; no client's
+ * queued output exceeds --max-queue, no read-ahead buffer exceeds 8 KiB plus
+ * the line; nothing is reported on stderr; no fd or byte of memory outlives
+ * the input.
  */
 #include "internal.h"
 
@@ -47,16 +69,6 @@
 #include <time.h>
 
 #include "fuzz.h"
-
-/* ---- The seam: the example, its main renamed, stderr in memory ------------- */
-
-static FILE *fz_err;
-#define main chat_server_main
-#undef stderr
-#define stderr fz_err
-#include "../examples/chat_server.c"
-#undef main
-#undef stderr
 
 /* ---- Small helpers ------------------------------------------------------------ */
 
@@ -97,6 +109,81 @@ static struct tcp_info tcp_info_of(int fd)
     return ti;
 }
 
+/* The harness's own clock (the example's is fz_clock_ms). */
+static int64_t real_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- The seam: the example, its main renamed, stderr in memory, its reads,
+ * queue calls and clock seen by the harness --------------------------------------- */
+
+/* What one turn of the example did to its clients' streams, in order. */
+enum { L_RECV, L_QUEUE };
+struct entry {
+    int kind;
+    const nk_tcp_client *conn;
+    ssize_t rc;      /* the call's result */
+    ssize_t queued;  /* bytes queued for conn after the call */
+    size_t off, len; /* L_QUEUE: the bytes it was given, in fz_log_bytes */
+};
+
+static struct entry *fz_log;
+static size_t fz_nlog, fz_logcap;
+static struct buf fz_log_bytes;
+static int64_t fz_clock_ms; /* the example's CLOCK_MONOTONIC, in ms */
+
+static void log_add(int kind, const nk_tcp_client *conn, ssize_t rc, const void *bytes, size_t len)
+{
+    if (fz_nlog == fz_logcap) {
+        fz_logcap = fz_logcap ? fz_logcap * 2 : 256;
+        fz_log = realloc(fz_log, fz_logcap * sizeof *fz_log);
+        FZ_ASSERT(fz_log != NULL, "out of memory");
+    }
+    fz_log[fz_nlog++] =
+        (struct entry){kind, conn, rc, nk_tcp_client_queued(conn), fz_log_bytes.len, len};
+    put(&fz_log_bytes, bytes, len);
+}
+
+static ssize_t fz_recv_line(nk_tcp_client *c, char *buf, size_t cap)
+{
+    ssize_t n = nk_tcp_client_recv_line(c, buf, cap);
+    log_add(L_RECV, c, n, NULL, 0);
+    return n;
+}
+
+static int fz_queue(nk_tcp_client *c, const void *buf, size_t len)
+{
+    int rc = nk_tcp_client_queue(c, buf, len);
+    log_add(L_QUEUE, c, rc, buf, len);
+    return rc;
+}
+
+static int fz_clock_gettime(clockid_t id, struct timespec *ts)
+{
+    if (id != CLOCK_MONOTONIC)
+        return clock_gettime(id, ts);
+    ts->tv_sec = (time_t)(fz_clock_ms / 1000);
+    ts->tv_nsec = (long)(fz_clock_ms % 1000) * 1000000L;
+    return 0;
+}
+
+static FILE *fz_err;
+#define main chat_server_main
+#undef stderr
+#define stderr fz_err
+#define nk_tcp_client_recv_line fz_recv_line
+#define nk_tcp_client_queue fz_queue
+#define clock_gettime fz_clock_gettime
+#include "../examples/chat_server.c"
+#undef main
+#undef stderr
+#undef nk_tcp_client_recv_line
+#undef nk_tcp_client_queue
+#undef clock_gettime
+
 /* ---- The model ---------------------------------------------------------------- */
 
 /* One line a client must receive; lines of one group (a turn's drop notices)
@@ -107,23 +194,35 @@ struct item {
 };
 
 struct client {
-    int fd;            /* the harness's socket, -1 once closed */
-    int port;          /* its local port: the server's peer */
-    struct guest *g;   /* the server's guest for it while in_server */
-    int in_server;     /* the server holds it (per the model) */
-    int state;         /* NAMING, SKIP_NAME, CHATTING, as the example's */
-    int cutting;       /* the server skips the rest of an over-long line */
+    int fd;                    /* the harness's socket, -1 once closed */
+    int port;                  /* its local port: the server's peer */
+    struct guest *g;           /* the server's guest for it while in_server */
+    const nk_tcp_client *conn; /* g's connection (compared, never used, once g is gone) */
+    int in_server;             /* the server holds it (per the model) */
+    int state;                 /* NAMING, SKIP_NAME, CHATTING, as the example's */
+    int cutting;               /* the server skips the rest of an over-long line */
+    int paused;                /* the server holds its lines back (flow control) */
+    int nobufs;                /* this turn, a queue call for it failed with -ENOBUFS */
+    int was_backlogged;        /* its guest before this turn: backlogged, */
+    int64_t since;             /* since then (the example's clock) */
     char name[NAME_MAX_LEN + 1];
-    struct buf pend;   /* bytes the server has not made into lines yet */
-    size_t sent;       /* bytes sent on the connection */
-    int fin, rst;      /* the client shut down writing / reset */
-    int reading;       /* the harness drains its socket */
-    int ended;         /* its stream may stop early (dropped, reset, queue lost) */
+    struct buf pend; /* bytes the server has not made into lines yet */
+    size_t sent;     /* bytes sent on the connection */
+    int fin, rst;    /* the client shut down writing / reset */
+    int reading;     /* the harness drains its socket */
+    int ended;       /* its stream may stop early (dropped, reset, queue lost) */
     int got_eof, got_reset;
-    struct buf rx;     /* every byte received */
-    struct buf exp;    /* the expected lines' bytes */
+    struct buf rx;  /* every byte received */
+    struct buf exp; /* the expected lines' bytes */
     struct item *items;
     size_t nitems, icap;
+};
+
+/* One queue call the model says the example makes for the result being
+ * replayed: the bytes are cl[who].exp's from off. */
+struct call {
+    int who;
+    size_t off, len;
 };
 
 struct chat {
@@ -133,6 +232,10 @@ struct chat {
     int n; /* clients so far */
     unsigned groups;
     int small_rcvbuf;
+    long backlogged0; /* guests backlogged before this turn */
+    size_t pos;       /* the next entry of fz_log to replay */
+    struct call calls[MAX_CONNECTS];
+    int ncalls, recording;
 };
 
 static nk_tcp_server *srv; /* one listener for every input */
@@ -155,13 +258,25 @@ static void expect(struct client *c, const char *text, size_t len, unsigned grou
     put(&c->exp, text, len);
 }
 
-/* What the example's broadcast does: every joined client but from. */
+/* What the example's send_to does, in the model: w must receive the text,
+ * and (while a result is replayed) the example must queue it for w. */
+static void m_send(struct chat *ch, struct client *w, const char *text, size_t len)
+{
+    if (ch->recording) {
+        FZ_ASSERT(ch->ncalls < MAX_CONNECTS, "%d queue calls for one result", ch->ncalls);
+        ch->calls[ch->ncalls++] = (struct call){(int)(w - ch->cl), w->exp.len, len};
+    }
+    expect(w, text, len, 0);
+}
+
+/* What the example's broadcast does: every joined client but from, except
+ * those a failed queue call marked to be dropped. */
 static void m_broadcast(struct chat *ch, const struct client *from, const char *text, size_t len)
 {
     for (int i = 0; i < ch->n; i++) {
         struct client *w = &ch->cl[i];
-        if (w != from && w->in_server && w->state == CHATTING)
-            expect(w, text, len, 0);
+        if (w != from && w->in_server && w->state == CHATTING && !w->nobufs)
+            m_send(ch, w, text, len);
     }
 }
 
@@ -191,7 +306,7 @@ static void m_tell_cut(struct chat *ch, struct client *a)
 {
     char notice[64];
     int n = snprintf(notice, sizeof notice, "* your line was cut to %zu bytes\n", ch->cfg.max_line);
-    expect(a, notice, (size_t)n, 0);
+    m_send(ch, a, notice, (size_t)n);
 }
 
 /* One result of the server's recv_line: a line (complete, or the last one at
@@ -288,26 +403,127 @@ static int m_next(const struct chat *ch, const struct client *a, size_t *len, in
     return 0;
 }
 
-/* One on_readable of the example for a: at most 64 results, then the end of
- * stream or the reset makes it depart. */
+/* The log's next entry, or NULL at its end. */
+static const struct entry *log_next(struct chat *ch)
+{
+    return ch->pos < fz_nlog ? &fz_log[ch->pos++] : NULL;
+}
+
+/* The queue calls the example made for the result just replayed must be the
+ * model's (ch->calls: the same bytes for the same clients, in any order
+ * across clients). Marks the clients whose call failed with -ENOBUFS (the
+ * example drops them; until then broadcasts pass them over). Returns 1 when a
+ * call left a queue over half --max-queue: then a backlog began. */
+static int m_queued(struct chat *ch, const struct client *a)
+{
+    int began = 0;
+    char used[MAX_CONNECTS] = {0};
+    for (int k = 0; k < ch->ncalls; k++) {
+        const struct entry *e = log_next(ch);
+        FZ_ASSERT(e != NULL && e->kind == L_QUEUE,
+                  "client %d's line made %d queue calls; the model says %d", (int)(a - ch->cl), k,
+                  ch->ncalls);
+        int m = 0;
+        for (; m < ch->ncalls; m++) {
+            const struct call *c = &ch->calls[m];
+            const struct client *w = &ch->cl[c->who];
+            if (!used[m] && w->g != NULL && w->conn == e->conn && c->len == e->len &&
+                memcmp(w->exp.p + c->off, fz_log_bytes.p + e->off, e->len) == 0)
+                break;
+        }
+        if (m == ch->ncalls) {
+            fz_print_bytes("queued", fz_log_bytes.p + e->off, e->len);
+            for (m = 0; m < ch->ncalls; m++)
+                if (!used[m])
+                    fz_print_bytes("the model's", ch->cl[ch->calls[m].who].exp.p + ch->calls[m].off,
+                                   ch->calls[m].len);
+            FZ_ASSERT(0,
+                      "client %d's line: the example queued what the model does not send, "
+                      "or to another client",
+                      (int)(a - ch->cl));
+        }
+        used[m] = 1;
+        struct client *w = &ch->cl[ch->calls[m].who];
+        if (e->rc == -ENOBUFS) {
+            w->nobufs = 1;
+            TRACE("  model: client %d's queue overflows\n", ch->calls[m].who);
+        } else if (e->queued > (ssize_t)(ch->cfg.max_queue / 2)) {
+            if (!began)
+                TRACE("  model: client %d is behind (%zd bytes queued)\n", ch->calls[m].who,
+                      e->queued);
+            began = 1;
+        }
+    }
+    ch->ncalls = 0;
+    return began;
+}
+
+/* One on_readable of the example for a, replayed from the log: at most 64
+ * results, then the end of stream or the reset makes it depart; before each,
+ * a is paused if a guest is backlogged (before the turn, or since one of
+ * this turn's queue calls). */
 static void m_turn(struct chat *ch, struct client *a)
 {
-    if (a->rst) {
-        m_depart(ch, a); /* the partial line is lost with the connection */
-        return;
-    }
+    int i = (int)(a - ch->cl);
+    int backlog = ch->backlogged0 > 0;
+    FZ_ASSERT(!a->paused, "client %d is paused, yet its socket was reported ready", i);
     for (int turn = 0; turn < 64; turn++) {
-        size_t len;
-        int piece;
-        if (!m_next(ch, a, &len, &piece)) {
-            if (a->fin)
-                m_depart(ch, a);
+        if (backlog) {
+            FZ_ASSERT(ch->pos == fz_nlog || fz_log[ch->pos].kind != L_RECV,
+                      "client %d: a line was read while a guest was backlogged", i);
+            a->paused = 1;
+            TRACE("  model: client %d is paused after %d results (%zu bytes pending)\n", i, turn,
+                  a->pend.len);
             return;
         }
+        const struct entry *e = log_next(ch);
+        if (e != NULL && e->kind == L_QUEUE) {
+            fz_print_bytes("queued", fz_log_bytes.p + e->off, e->len);
+            FZ_ASSERT(0,
+                      "client %d: after %d results, the example queued what the model does not "
+                      "send (or stopped reading its lines with no guest backlogged)",
+                      i, turn);
+        }
+        FZ_ASSERT(e != NULL && e->kind == L_RECV && e->conn == a->conn,
+                  "client %d: its lines stopped being read after %d results, with no guest "
+                  "backlogged (%zu bytes pending)",
+                  i, turn, a->pend.len);
+        size_t len;
+        int piece;
+        ch->recording = 1;
+        if (a->rst || !m_next(ch, a, &len, &piece)) {
+            if (a->rst || a->fin) {
+                /* The end of the stream or the reset (the partial line is lost
+                 * with the connection): the guest leaves, and its queued output
+                 * with it. */
+                FZ_ASSERT(a->rst ? e->rc <= 0 && e->rc != -EAGAIN && e->rc != -EMSGSIZE
+                                 : e->rc == 0,
+                          "client %d %s: recv_line gave %zd (%zu bytes pending)", i,
+                          a->rst ? "reset" : "left", e->rc, a->pend.len);
+                if (e->queued > 0)
+                    a->ended = 1;
+                m_depart(ch, a);
+                m_queued(ch, a);
+            } else {
+                FZ_ASSERT(e->rc == -EAGAIN,
+                          "client %d: recv_line gave %zd; the model: -EAGAIN "
+                          "(%zu bytes pending)",
+                          i, e->rc, a->pend.len);
+            }
+            ch->recording = 0;
+            return;
+        }
+        FZ_ASSERT(piece ? e->rc == -EMSGSIZE : e->rc == (ssize_t)len,
+                  "client %d: recv_line gave %zd; the model: %s %zu", i, e->rc,
+                  piece ? "-EMSGSIZE, a piece of" : "a line of", len);
         m_take(ch, a, a->pend.p, len, piece);
         memmove(a->pend.p, a->pend.p + len, a->pend.len - len);
         a->pend.len -= len;
+        backlog |= m_queued(ch, a);
+        ch->recording = 0;
     }
+    FZ_ASSERT(ch->pos == fz_nlog || fz_log[ch->pos].kind != L_RECV,
+              "client %d: more than 64 results in one turn", i);
 }
 
 /* ---- Driving the server ---------------------------------------------------------- */
@@ -320,11 +536,41 @@ static int guest_present(const struct chat *ch, const struct guest *g)
     return 0;
 }
 
+static int busy(const struct chat *ch)
+{
+    return ch->h.backlogged > 0 || ch->h.paused > 0;
+}
+
+/* Before each turn: the log starts afresh, and what flow control knows now. */
+static void before_turn(struct chat *ch)
+{
+    fz_nlog = 0;
+    fz_log_bytes.len = 0;
+    ch->pos = 0;
+    ch->backlogged0 = 0;
+    for (int i = 0; i < ch->n; i++) {
+        struct client *c = &ch->cl[i];
+        c->nobufs = 0;
+        c->was_backlogged = c->in_server && c->g->backlogged;
+        c->since = c->was_backlogged ? c->g->backlog_since : 0;
+        ch->backlogged0 += c->was_backlogged;
+    }
+}
+
 /* After each turn: clients the server let go without the model saying so were
- * dropped; the others get the drop notices (in any order), and the memory
- * bounds hold. */
+ * dropped, as documented; the others get the drop notices (in any order);
+ * flow control's state is what the documentation says; the memory bounds
+ * hold. */
 static void after_turn(struct chat *ch)
 {
+    size_t max_queue = ch->cfg.max_queue;
+    for (size_t k = ch->pos; k < fz_nlog; k++) {
+        const struct entry *e = &fz_log[k];
+        FZ_ASSERT(e->kind == L_QUEUE, "a line was read outside its client's event");
+        for (int i = 0; i < ch->n; i++)
+            if (e->rc == -ENOBUFS && ch->cl[i].g != NULL && ch->cl[i].conn == e->conn)
+                ch->cl[i].nobufs = 1;
+    }
     int dropped[MAX_CONNECTS], nd = 0;
     for (int i = 0; i < ch->n; i++) {
         struct client *c = &ch->cl[i];
@@ -333,14 +579,23 @@ static void after_turn(struct chat *ch)
             FZ_ASSERT(c->g == NULL, "client %d: the model let it go", i);
             continue;
         }
-        if (present)
+        if (present) {
+            FZ_ASSERT(!c->nobufs, "client %d's queue overflowed, yet it was not dropped", i);
             continue;
+        }
         FZ_ASSERT(c->state == CHATTING, "client %d was dropped before it joined", i);
+        FZ_ASSERT(c->nobufs || (c->was_backlogged && fz_clock_ms - c->since >= ROOM_GRACE_MS),
+                  "client %d was dropped, yet no queue call for it failed and it was not "
+                  "backlogged for %d ms (backlogged %d, for %lld ms)",
+                  i, ROOM_GRACE_MS, c->was_backlogged,
+                  c->was_backlogged ? (long long)(fz_clock_ms - c->since) : 0LL);
         dropped[nd++] = i;
         c->in_server = 0;
         c->g = NULL;
         c->ended = 1;
-        TRACE("client %d (\"%s\") was dropped\n", i, c->name);
+        c->paused = 0;
+        TRACE("client %d (\"%s\") was dropped (%s)\n", i, c->name,
+              c->nobufs ? "its queue overflowed" : "its grace ran out");
     }
     if (nd > 0) {
         unsigned group = ++ch->groups;
@@ -358,23 +613,71 @@ static void after_turn(struct chat *ch)
             }
         }
     }
-    long present = 0;
+    long present = 0, backlogged = 0, paused = 0;
     for (struct guest *g = ch->h.guests; g != NULL; g = g->next) {
         present++;
+        backlogged += g->backlogged;
+        paused += g->paused;
         ssize_t q = nk_tcp_client_queued(g->conn);
-        FZ_ASSERT(q >= 0 && (size_t)q <= ch->cfg.max_queue, "%zd bytes queued for a client, "
-                  "--max-queue %zu", q, ch->cfg.max_queue);
+        FZ_ASSERT(q >= 0 && (size_t)q <= max_queue,
+                  "%zd bytes queued for a client, "
+                  "--max-queue %zu",
+                  q, max_queue);
         FZ_ASSERT(g->conn->rcap <= NK__RBUF_SIZE + ch->h.cap, "a read-ahead buffer of %zu bytes",
                   g->conn->rcap);
+        FZ_ASSERT(!g->dropped, "a guest marked dropped outlived the turn");
+        FZ_ASSERT(g->backlogged || (size_t)q <= max_queue / 2,
+                  "%zd bytes queued for a guest (--max-queue %zu), yet it is not backlogged", q,
+                  max_queue);
+        FZ_ASSERT(!g->backlogged || (size_t)q > max_queue / 4,
+                  "a guest is still backlogged with %zd bytes queued (--max-queue %zu)", q,
+                  max_queue);
+        FZ_ASSERT(!g->backlogged || fz_clock_ms - g->backlog_since < ROOM_GRACE_MS,
+                  "a guest backlogged for %lld ms (%zd bytes queued) was not dropped",
+                  (long long)(fz_clock_ms - g->backlog_since), q);
     }
-    FZ_ASSERT(present == ch->h.present && present <= MAX_ALIVE, "%ld guests, present %ld",
-              present, ch->h.present);
+    FZ_ASSERT(present == ch->h.present && present <= MAX_ALIVE, "%ld guests, present %ld", present,
+              ch->h.present);
+    FZ_ASSERT(backlogged == ch->h.backlogged && paused == ch->h.paused,
+              "%ld guests backlogged and %ld paused; the hall counts %ld and %ld", backlogged,
+              paused, ch->h.backlogged, ch->h.paused);
+    FZ_ASSERT(paused == 0 || backlogged > 0, "%ld guests paused, and no one is backlogged", paused);
+    /* Paused clients resume once no one is backlogged (catch_up, in the same
+     * turn); a paused guest is not registered, the others are, for reading. */
+    for (int i = 0; i < ch->n; i++) {
+        struct client *c = &ch->cl[i];
+        if (!c->in_server)
+            continue;
+        if (c->paused && backlogged == 0) {
+            c->paused = 0;
+            TRACE("  model: client %d resumes\n", i);
+        }
+        FZ_ASSERT(c->g->paused == c->paused, "client %d: the example %s it, the model %s", i,
+                  c->g->paused ? "paused" : "did not pause or resumed",
+                  c->paused ? "pauses it" : "does not pause it or resumed it");
+        int events = 0;
+        void *data = NULL;
+        int rc = nk_selector_get(ch->h.sel, nk_tcp_client_fd(c->g->conn), &events, &data);
+        if (c->paused)
+            FZ_ASSERT(rc == -ENOENT, "client %d is paused, yet registered (%d)", i, rc);
+        else
+            FZ_ASSERT(rc == 0 && events == NK_EVENT_READ && data == c->g,
+                      "client %d is not paused, yet not registered for reading (%d)", i, rc);
+    }
+    /* The loop's timeout: 10 ms at most while flow control waits, none else. */
+    if (ch->h.accept_resumes == 0) {
+        int t = next_timeout(&ch->h);
+        FZ_ASSERT(busy(ch) ? t >= 0 && t <= 10 : t == NK_BLOCK,
+                  "next_timeout gives %d with %ld guests backlogged and %ld paused", t, backlogged,
+                  paused);
+    }
 }
 
 /* One turn of the example's loop with no wait (or wait_ms). The one event it
  * may handle is the acting client's (a), or the listener's on a connect. */
 static int turn(struct chat *ch, struct client *a, int wait_ms)
 {
+    before_turn(ch);
     int n = hall_turn(&ch->h, wait_ms);
     FZ_ASSERT(n >= 0 && n <= 1, "hall_turn gave %d (one client acts at a time)", n);
     if (n == 1) {
@@ -382,7 +685,8 @@ static int turn(struct chat *ch, struct client *a, int wait_ms)
         if (e->data == NULL && e->events != 0) {
             FZ_ASSERT(a != NULL && a->fd >= 0 && !a->in_server, "the listener, with no connect");
         } else {
-            /* The acting client's event (scrubbed if it left in that turn). */
+            /* The acting client's event (scrubbed if it left or was paused in
+             * that turn). */
             FZ_ASSERT(a != NULL && a->in_server && (e->data == a->g || e->data == NULL),
                       "an event for another client");
             m_turn(ch, a);
@@ -392,21 +696,26 @@ static int turn(struct chat *ch, struct client *a, int wait_ms)
     return n;
 }
 
-/* Turns the loop until nothing is ready; then the server has taken every
- * result of a's bytes. */
-static void settle(struct chat *ch, struct client *a)
+/* 1 when a client the harness reads is backlogged: its backlog clears as it
+ * reads, so the harness waits for that, never for its grace to run out. */
+static int reader_behind(const struct chat *ch)
 {
-    for (int i = 0;; i++) {
-        FZ_ASSERT(i < 100000, "the loop never settles");
-        if (turn(ch, a, 0) == 0)
-            break;
+    for (int i = 0; i < ch->n; i++) {
+        const struct client *c = &ch->cl[i];
+        if (c->in_server && c->reading && c->g->backlogged)
+            return 1;
     }
-    size_t len;
-    int piece;
-    if (a != NULL && a->in_server)
-        FZ_ASSERT(!m_next(ch, a, &len, &piece) && !a->fin && !a->rst,
-                  "the server stopped with a result of the client left (%zu bytes pending, "
-                  "fin %d)", a->pend.len, a->fin);
+    return 0;
+}
+
+/* Bytes queued for the backlogged guests. */
+static ssize_t backlog_bytes(const struct chat *ch)
+{
+    ssize_t sum = 0;
+    for (const struct guest *g = ch->h.guests; g != NULL; g = g->next)
+        if (g->backlogged)
+            sum += nk_tcp_client_queued(g->conn);
+    return sum;
 }
 
 /* Reads what reading clients have; returns how many bytes came. */
@@ -438,6 +747,56 @@ static size_t drain(struct chat *ch, int all)
     return total;
 }
 
+/* Turns the loop until nothing is ready and flow control holds nothing back;
+ * then the server has taken every result of a's bytes. While a guest is
+ * backlogged, the reading clients read (select sends them their queues and
+ * catch_up lets their backlog go); once only clients that do not read are
+ * behind and their queues stop moving, their grace passes on the example's
+ * clock, and the next turn drops them. */
+static void settle(struct chat *ch, struct client *a)
+{
+    int64_t end = real_ms() + WAIT_MS;
+    ssize_t last = -1;
+    int still = 0;
+    for (int i = 0;; i++) {
+        FZ_ASSERT(i < 100000 && real_ms() < end,
+                  "the loop never settles: %d turns, %ld guests backlogged, %ld paused", i,
+                  ch->h.backlogged, ch->h.paused);
+        int resumed = ch->h.paused > 0; /* if nothing is busy after the turn */
+        if (turn(ch, a, 0) > 0)
+            continue;
+        if (!busy(ch)) {
+            if (resumed)
+                continue; /* catch_up resumed a paused client: its lines come next */
+            break;
+        }
+        if (drain(ch, 0) > 0) {
+            still = 0;
+            continue;
+        }
+        if (!reader_behind(ch)) {
+            ssize_t q = backlog_bytes(ch);
+            if (q != last) {
+                last = q;
+                still = 0;
+            } else if (++still >= 3) {
+                fz_clock_ms += ROOM_GRACE_MS;
+                still = 0;
+                TRACE("  %d ms pass (only clients that do not read are behind)\n", ROOM_GRACE_MS);
+            }
+        }
+        turn(ch, a, 1);
+    }
+    TRACE("  settled in %d ms\n", (int)(real_ms() - (end - WAIT_MS)));
+    size_t len;
+    int piece;
+    if (a != NULL && a->in_server)
+        FZ_ASSERT(!m_next(ch, a, &len, &piece) && !a->fin && !a->rst && !a->paused,
+                  "the server stopped with a result of the client left (%zu bytes pending, "
+                  "fin %d, paused %d)",
+                  a->pend.len, a->fin, a->paused);
+}
+
 /* Lets queued output reach the reading clients: drains and turns until no
  * reading client has bytes queued (best effort within a few rounds; the
  * final check waits for each connection's end instead). */
@@ -464,7 +823,7 @@ static void flow(struct chat *ch, int rounds)
 static void wait_server_sees(struct client *a, int what)
 {
     int fd = nk_tcp_client_fd(a->g->conn);
-    int64_t end = now_ms() + WAIT_MS;
+    int64_t end = real_ms() + WAIT_MS;
     for (;;) {
         struct tcp_info ti = tcp_info_of(fd);
         int ok = what == 0   ? ti.tcpi_bytes_received == a->sent
@@ -472,8 +831,11 @@ static void wait_server_sees(struct client *a, int what)
                              : ti.tcpi_state == TCPS_CLOSE;
         if (ok)
             return;
-        FZ_ASSERT(now_ms() < end, "the server's socket did not get %s in %d ms",
-                  what == 0 ? "the bytes" : what == 1 ? "the end of stream" : "the reset", WAIT_MS);
+        FZ_ASSERT(real_ms() < end, "the server's socket did not get %s in %d ms",
+                  what == 0   ? "the bytes"
+                  : what == 1 ? "the end of stream"
+                              : "the reset",
+                  WAIT_MS);
         struct timespec ts = {0, 50000};
         nanosleep(&ts, NULL);
     }
@@ -491,7 +853,8 @@ static void act_connect(struct chat *ch)
     setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     if (ch->small_rcvbuf)
         setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-    struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons((uint16_t)nk_tcp_server_port(srv))};
+    struct sockaddr_in to = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)nk_tcp_server_port(srv))};
     to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     int rc = connect(c->fd, (struct sockaddr *)&to, sizeof to);
     if (rc < 0 && errno == EINTR) {
@@ -519,9 +882,9 @@ static void act_connect(struct chat *ch)
     c->state = NAMING;
     ch->n++;
     long before = ch->h.accepted;
-    int64_t end = now_ms() + WAIT_MS;
+    int64_t end = real_ms() + WAIT_MS;
     while (ch->h.accepted == before) {
-        FZ_ASSERT(now_ms() < end, "the server did not accept in %d ms", WAIT_MS);
+        FZ_ASSERT(real_ms() < end, "the server did not accept in %d ms", WAIT_MS);
         turn(ch, c, 1);
     }
     /* The newest guest is this client; its welcome is queued. */
@@ -530,6 +893,7 @@ static void act_connect(struct chat *ch)
                   nk_addr_port(&peer) == c->port,
               "the new guest is not the client that connected");
     c->g = ch->h.guests;
+    c->conn = c->g->conn;
     c->in_server = 1;
     TRACE("client %d connects (port %d)\n", ch->n - 1, c->port);
     static const char welcome[] = "Welcome to the chat room! Enter your name:\n";
@@ -537,31 +901,43 @@ static void act_connect(struct chat *ch)
     settle(ch, c);
 }
 
-static void act_send(struct chat *ch, struct client *c, const uint8_t *data, size_t len)
+/* Shuts down c's writing: the server sees the end of its stream after its
+ * bytes (and departs it once it read them all). */
+static void shut_writing(struct chat *ch, struct client *c)
+{
+    TRACE("client %d leaves\n", (int)(c - ch->cl));
+    /* A dropped client's connection may be reset already (ENOTCONN). */
+    FZ_ASSERT(shutdown(c->fd, SHUT_WR) == 0 || !c->in_server, "shutdown: %s", strerror(errno));
+    c->fin = 1;
+}
+
+/* c sends len bytes, and shuts down its writing at once when leave is set. */
+static void act_send(struct chat *ch, struct client *c, const uint8_t *data, size_t len, int leave)
 {
     if (trace) {
         TRACE("client %d sends", (int)(c - ch->cl));
         fz_print_bytes("", data, len);
     }
     ssize_t n = send(c->fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (!c->in_server)
-        return; /* dropped: the server closed its end; whatever happens is moot */
+    if (!c->in_server) {
+        /* Dropped: the server closed its end; whatever happens is moot. */
+        if (leave)
+            shut_writing(ch, c);
+        return;
+    }
     FZ_ASSERT(n == (ssize_t)len, "send took %zd of %zu bytes: %s", n, len, strerror(errno));
     c->sent += len;
     put(&c->pend, data, len);
-    wait_server_sees(c, 0);
+    if (leave)
+        shut_writing(ch, c);
+    wait_server_sees(c, leave ? 1 : 0);
     settle(ch, c);
+    FZ_ASSERT(!leave || !c->in_server, "the server kept a client that left");
 }
 
 static void act_leave(struct chat *ch, struct client *c)
 {
-    TRACE("client %d leaves\n", (int)(c - ch->cl));
-    /* Output still queued in the server when it departs is dropped with it. */
-    if (c->in_server && nk_tcp_client_queued(c->g->conn) > 0)
-        c->ended = 1;
-    /* A dropped client's connection may be reset already (ENOTCONN). */
-    FZ_ASSERT(shutdown(c->fd, SHUT_WR) == 0 || !c->in_server, "shutdown: %s", strerror(errno));
-    c->fin = 1;
+    shut_writing(ch, c);
     if (!c->in_server)
         return;
     wait_server_sees(c, 1);
@@ -701,11 +1077,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t err_len = 0;
     fz_err = open_memstream(&err, &err_len);
     FZ_ASSERT(fz_err != NULL, "open_memstream");
+    fz_clock_ms = 1000000; /* the example's clock: moves only in settle() */
 
     struct chat *ch = calloc(1, sizeof *ch);
     FZ_ASSERT(ch != NULL, "out of memory");
-    ch->cfg = (struct config){.mode = MODE_ROOM, .port = 0, .max_line = lines[opt >> 1 & 3],
-                              .max_queue = queues[opt >> 3 & 3], .quiet = 1,
+    ch->cfg = (struct config){.mode = MODE_ROOM,
+                              .port = 0,
+                              .max_line = lines[opt >> 1 & 3],
+                              .max_queue = queues[opt >> 3 & 3],
+                              .quiet = 1,
                               .no_notices = opt & 1};
     silent_room = ch->cfg.no_notices;
     ch->small_rcvbuf = (opt & 32) != 0;
@@ -716,7 +1096,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     /* The script. */
     for (int actions = 0; f.n > 0 && actions < 400; actions++) {
-        unsigned a = fz_u8(&f), kind = a & 7, who = a >> 3;
+        unsigned a = fz_u8(&f), kind = a & 7, who = a >> 3 & 15;
         struct client *c;
         if (kind <= 1) {
             if (ch->n < MAX_CONNECTS && alive(ch) < MAX_ALIVE)
@@ -725,7 +1105,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             size_t want = kind == 4 ? 1 + fz_u16(&f) % 2048 : 1 + fz_u8(&f), len;
             const uint8_t *bytes = fz_take(&f, want, &len);
             if ((c = pick(ch, who, can_send)) != NULL && len > 0)
-                act_send(ch, c, bytes, len);
+                act_send(ch, c, bytes, len, a >> 7);
         } else if (kind == 5) {
             if ((c = pick(ch, who, is_open)) != NULL) {
                 c->reading = !c->reading;
@@ -756,6 +1136,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             c->sent += 7;
             wait_server_sees(c, 0);
             stopping = 1;
+            before_turn(ch);
             FZ_ASSERT(hall_turn(&ch->h, 0) == 1, "no event for the stopping turn");
             stopping = 0;
         }
@@ -781,10 +1162,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* Every open client sees the end of its connection, after all its bytes. */
     for (int i = 0; i < ch->n; i++) {
         struct client *c = &ch->cl[i];
-        int64_t end = now_ms() + WAIT_MS;
+        int64_t end = real_ms() + WAIT_MS;
         while (c->fd >= 0 && !c->got_eof && !c->got_reset) {
             struct pollfd p = {c->fd, POLLIN, 0};
-            FZ_ASSERT(now_ms() < end, "client %d never saw the end of its connection", i);
+            FZ_ASSERT(real_ms() < end, "client %d never saw the end of its connection", i);
             poll(&p, 1, 10);
             drain(ch, 1);
         }
@@ -802,6 +1183,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!(opt & 128))
         hall_close(&ch->h);
     free(ch);
+    free(fz_log);
+    free(fz_log_bytes.p);
+    fz_log = NULL;
+    fz_nlog = fz_logcap = 0;
+    fz_log_bytes = (struct buf){0};
     fclose(fz_err);
     if (err_len > 0)
         fprintf(stdout, "%s", err);

@@ -115,10 +115,17 @@ def chat_seeds():
                       | small_snd << 6 | stop << 7])
     connect = b"\x00"
 
-    def send(who, data):
+    def send(who, data, leave=False):
+        # One action takes at most 2048 bytes: longer data is several sends
+        # (the last one shuts down writing when leave is set).
+        out = b""
+        while len(data) > 2048:
+            out += send(who, data[:2048])
+            data = data[2048:]
+        act = who << 3 | leave << 7
         if len(data) <= 256:
-            return bytes([2 | who << 3, len(data) - 1]) + data
-        return bytes([4 | who << 3]) + struct.pack(">H", len(data) - 1) + data
+            return out + bytes([2 | act, len(data) - 1]) + data
+        return out + bytes([4 | act]) + struct.pack(">H", len(data) - 1) + data
 
     def toggle(who):
         return bytes([5 | who << 3])
@@ -130,6 +137,7 @@ def chat_seeds():
         return bytes([7 | who << 3])
 
     two = connect + send(0, b"alice\n") + connect + send(1, b"bob\n")
+    flood = b"".join(b"line %d of a flood\n" % i for i in range(150))
     seeds = {
         "two-talk": opt() + two + send(0, b"hi bob\n") + send(1, b"hi alice\r\n") + leave(0)
         + leave(0),
@@ -141,7 +149,7 @@ def chat_seeds():
         "name-over-max-line": opt(line=0) + connect + send(0, b"abcdefghij\n") + connect
         + send(1, b"b\n") + send(0, b"x\n"),
         "cut-lines-max4": opt(line=0) + two + send(0, b"12345\n123456\n1234567\n12\r\n")
-        + send(1, b"abcdefgh") + send(1, b"ijkl\nm\n"),
+        + send(1, b"abcdefgh") + send(1, b"ijkl\nm\n") + send(0, b"four\n"),
         "cut-lines-max16": opt(line=1) + two + send(0, b"x" * 40 + b"\n" + b"y" * 17 + b"\r\n"),
         "split-line-many-sends": opt() + two + send(0, b"par") + send(0, b"tial li")
         + send(0, b"ne\nand more\n"),
@@ -154,7 +162,7 @@ def chat_seeds():
         "slow-reader-dropped": opt(queue=0, small_rcv=True, small_snd=True) + two + connect
         + send(2, b"carol\n") + toggle(1)
         + send(0, (b"a fairly long line of chat to fill a queue\n" * 40))
-        + send(0, (b"b" * 200 + b"\n") * 30) + toggle(1) + send(2, b"after\n"),
+        + send(0, (b"b" * 200 + b"\n") * 10) + toggle(1) + send(2, b"after\n"),
         "slow-reader-recovers": opt(queue=3, small_rcv=True) + two + toggle(1)
         + send(0, b"q\n" * 100) + toggle(1) + send(0, b"done\n"),
         "many-lines-one-turn": opt(line=2) + two + send(0, b"l\n" * 200),
@@ -163,6 +171,18 @@ def chat_seeds():
         + leave(5) + leave(0),
         "nul-and-binary": opt() + connect + send(0, b"n\x00ul\n") + connect
         + send(1, b"\x00\n") + send(1, b"\xff\xfe\x00bin\n") + send(0, b"\r\r\n"),
+        # Flow control: small queues and buffers, so that a flood backlogs its
+        # readers and the sender is paused and resumed many times.
+        "flow-paused-resumed": opt(line=2, queue=0, small_rcv=True, small_snd=True) + two + connect
+        + send(2, b"carol\n") + send(0, flood) + send(1, b"after the flood\n"),
+        "flow-leave-while-paused": opt(line=2, queue=0, small_rcv=True, small_snd=True) + two
+        + connect + send(2, b"carol\n") + send(0, flood + b"and bye", leave=True)
+        + send(1, b"she left\n"),
+        "flow-non-reader-grace": opt(line=2, queue=1, small_rcv=True, small_snd=True) + two
+        + connect + send(2, b"carol\n") + toggle(1) + send(0, flood) + toggle(1)
+        + send(2, b"bob is gone\n"),
+        "flow-sender-behind": opt(line=0, queue=0, small_rcv=True, small_snd=True) + two
+        + toggle(0) + send(0, b"a line too long for four bytes\n" * 60) + send(1, b"ok\n"),
     }
     for name, data in seeds.items():
         write("fuzz_chat", name, data)

@@ -369,6 +369,20 @@ static void free_rbuf(nk_tcp_client *c)
     c->rpos = c->rlen = c->rcap = 0;
 }
 
+/* Gives the read-ahead buffer its full size: on first use, or after push_back
+ * left a small one. Returns 0 or -ENOMEM. */
+static int full_rbuf(nk_tcp_client *c)
+{
+    if (c->rcap >= NK__RBUF_SIZE)
+        return 0;
+    char *bigger = realloc(c->rbuf, NK__RBUF_SIZE);
+    if (bigger == NULL)
+        return -ENOMEM;
+    c->rbuf = bigger;
+    c->rcap = NK__RBUF_SIZE;
+    return 0;
+}
+
 ssize_t nk_tcp_client_recv_line(nk_tcp_client *c, char *buf, size_t cap)
 {
     int rc = nk__client_check(c);
@@ -378,14 +392,8 @@ ssize_t nk_tcp_client_recv_line(nk_tcp_client *c, char *buf, size_t cap)
         return NK_ENULL;
     if (cap < 2 || cap > (size_t)SSIZE_MAX)
         return NK_EINVAL;
-    if (c->rcap < NK__RBUF_SIZE) {
-        /* First use, or a small buffer left by push_back. */
-        char *bigger = realloc(c->rbuf, NK__RBUF_SIZE);
-        if (bigger == NULL)
-            return -ENOMEM;
-        c->rbuf = bigger;
-        c->rcap = NK__RBUF_SIZE;
-    }
+    if ((rc = full_rbuf(c)) < 0)
+        return rc;
     size_t out = 0, room = cap - 1;
     nk__deadline deadline = 0;
     for (;;) {
