@@ -696,7 +696,6 @@ START_TEST(test_faults_storm_connect_completes_or_times_out_on_deadline)
                    : "300 ms timeout",
          nk_error_name(rc), el, alarms);
     ck_assert_msg(joined == 0, "the accepting thread hung");
-    ck_assert_msg(alarms >= storm_min(), "only %d signals arrived", alarms);
     if (_i < 2) {
         tu_assert_code(rc, 0);
         ck_assert_msg(el >= 150, "connect returned after %lld ms: it did not wait", el);
@@ -712,9 +711,10 @@ START_TEST(test_faults_storm_connect_completes_or_times_out_on_deadline)
     } else {
         tu_assert_code(rc, NK_ETIMEOUT);
         ck_assert_ptr_null(c);
-        ck_assert_msg(el >= 300 && el <= 300 + TU_SLACK(300), "timed out after %lld ms", el);
+        ck_assert_msg(el >= 300 && el <= 300 + TU_SLACK(400), "timed out after %lld ms", el);
         ck_assert_int_eq(tu_count_fds(), fds0);
     }
+    ck_assert_msg(alarms >= storm_min(), "only %d signals arrived", alarms);
     full_listener_close(&fl);
 }
 END_TEST
@@ -761,7 +761,6 @@ START_TEST(test_faults_storm_accept_gets_client_or_times_out_on_deadline)
                    : "300 ms timeout",
          nk_error_name(rc), el, alarms);
     ck_assert_msg(joined == 0, "the connecting thread hung");
-    ck_assert_msg(alarms >= storm_min(), "only %d signals arrived", alarms);
     if (_i < 2) {
         tu_assert_code(rc, 0);
         tu_assert_code(lc.rc, 0);
@@ -778,8 +777,9 @@ START_TEST(test_faults_storm_accept_gets_client_or_times_out_on_deadline)
     } else {
         tu_assert_code(rc, NK_ETIMEOUT);
         ck_assert_ptr_null(a);
-        ck_assert_msg(el >= 300 && el <= 300 + TU_SLACK(300), "timed out after %lld ms", el);
+        ck_assert_msg(el >= 300 && el <= 300 + TU_SLACK(400), "timed out after %lld ms", el);
     }
+    ck_assert_msg(alarms >= storm_min(), "only %d signals arrived", alarms);
     nk_tcp_server_close(s);
 }
 END_TEST
@@ -829,20 +829,20 @@ START_TEST(test_faults_storm_sendall_completes_or_times_out_on_deadline)
         : _i == 1 ? "20 s timeout"
                   : "300 ms timeout",
         nk_error_name(rc), el, sent, len, alarms, r.recvs);
-    ck_assert_msg(alarms >= storm_min(), "only %d signals arrived", alarms);
     if (_i < 2) {
         tu_assert_code(rc, 0);
         ck_assert_uint_eq(sent, len);
         ck_assert_int_ge(el, 150);
     } else {
         tu_assert_code(rc, NK_ETIMEOUT);
-        ck_assert_msg(el >= 300 && el <= 300 + TU_SLACK(300), "timed out after %lld ms", el);
+        ck_assert_msg(el >= 300 && el <= 300 + TU_SLACK(400), "timed out after %lld ms", el);
         ck_assert_uint_gt(sent, 0);
         ck_assert_uint_lt(sent, len);
         tu_assert_code(r.last, 0);
     }
     ck_assert_msg(r.got == (_i < 2 ? len : sent), "the peer got %zu bytes, *sent %zu", r.got, sent);
     ck_assert_msg(r.bad_at < 0, "wrong byte at %lld", r.bad_at);
+    ck_assert_msg(alarms >= storm_min(), "only %d signals arrived", alarms);
     free(buf);
     pair_close(&p);
 }
@@ -890,20 +890,20 @@ START_TEST(test_faults_storm_recv_exact_completes_or_times_out_on_deadline)
          : _i == 1 ? "20 s timeout"
                    : "300 ms timeout",
          n >= 0 ? "OK" : nk_error_name((int)n), el, alarms);
-    ck_assert_msg(joined == 0, "the writer hung");
-    tu_assert_code(w.rc, 0);
-    ck_assert_msg(alarms >= storm_min(), "only %d signals arrived", alarms);
     if (_i < 2) {
         ck_assert_msg(n == (ssize_t)len, "recv_exact: %s (%zd)", nk_error_name((int)n), n);
         ck_assert_int_ge(el, 150);
     } else {
         tu_assert_code(n, NK_ETIMEOUT);
-        ck_assert_msg(el >= 300 && el <= 300 + TU_SLACK(300), "timed out after %lld ms", el);
+        ck_assert_msg(el >= 300 && el <= 300 + TU_SLACK(400), "timed out after %lld ms", el);
         ck_assert_msg(n2 == (ssize_t)len, "recv_exact after the timeout: %s (%zd)",
                       nk_error_name((int)n2), n2);
     }
     long long d = first_diff(dst, src, len);
     ck_assert_msg(d < 0, "wrong byte at %lld", d);
+    ck_assert_msg(joined == 0, "the writer hung");
+    tu_assert_code(w.rc, 0);
+    ck_assert_msg(alarms >= storm_min(), "only %d signals arrived", alarms);
     free(src);
     free(dst);
     pair_close(&p);
@@ -956,7 +956,6 @@ START_TEST(test_faults_storm_select_reports_event_or_times_out_on_deadline)
     flog("storm during select (%s, %s): %d after %lld ms, %d signals", nk_selector_backend(sel),
          event ? "event" : "300 ms timeout", n, el, alarms);
     ck_assert_msg(joined == 0, "the sending thread hung");
-    ck_assert_msg(alarms >= storm_min(), "only %d signals arrived", alarms);
     if (event) {
         tu_assert_code(lb.rc, 1);
         tu_assert_code(n, 1);
@@ -969,8 +968,9 @@ START_TEST(test_faults_storm_select_reports_event_or_times_out_on_deadline)
         ck_assert_int_eq(c, '!');
     } else {
         tu_assert_code(n, 0);
-        ck_assert_msg(el >= 300 && el <= 300 + TU_SLACK(300), "select returned after %lld ms", el);
+        ck_assert_msg(el >= 300 && el <= 300 + TU_SLACK(400), "select returned after %lld ms", el);
     }
+    ck_assert_msg(alarms >= storm_min(), "only %d signals arrived", alarms);
     nk_selector_close(sel);
     pair_close(&p);
 }
@@ -999,7 +999,8 @@ typedef struct child_report {
 
 /* Runs fn(report, arg) in a forked child (so lowering its fd limit cannot
  * harm the runner, also with CK_FORK=no) and asserts it reported success and
- * exited 0 (under valgrind, 0 also means no errors in the child). */
+ * exited 0; a child silent for 15 s (x multiplier) is killed, well before
+ * Check's own timeout, so the failure says so. */
 static void run_in_child(void (*fn)(child_report *, int), int arg, child_report *rep)
 {
     int pfd[2];
@@ -1021,7 +1022,7 @@ static void run_in_child(void (*fn)(child_report *, int), int arg, child_report 
     close(pfd[1]);
     memset(rep, 0, sizeof *rep);
     size_t got = 0;
-    long long end = tu_now_ms() + TU_SLACK(20000);
+    long long end = tu_now_ms() + TU_SLACK(15000);
     while (got < sizeof *rep && tu_now_ms() < end) {
         struct pollfd pf = {.fd = pfd[0], .events = POLLIN};
         if (poll(&pf, 1, 100) <= 0)
@@ -1034,7 +1035,7 @@ static void run_in_child(void (*fn)(child_report *, int), int arg, child_report 
     close(pfd[0]);
     int status = 0;
     pid_t w;
-    end = tu_now_ms() + TU_SLACK(10000);
+    end = tu_now_ms() + TU_SLACK(5000);
     while ((w = waitpid(pid, &status, WNOHANG)) == 0 && tu_now_ms() < end)
         tu_sleep_ms(5);
     if (w == 0) {
@@ -1381,7 +1382,7 @@ START_TEST(test_faults_connect_refused_at_once_with_any_timeout)
         ck_assert_int_eq(nk_error_kind(rc), NK_KIND_SOCKET);
         ck_assert_int_eq(nk_error_errno(rc), ECONNREFUSED);
         ck_assert_str_eq(nk_strerror(rc), "[Errno 111] Connection refused");
-        ck_assert_msg(el < TU_SLACK(100), "refused after %lld ms (timeout %d): not at once", el,
+        ck_assert_msg(el < TU_SLACK(200), "refused after %lld ms (timeout %d): not at once", el,
                       timeouts[k % 3]);
         flog("refused connect (%s, %s, timeout %d): %lld ms", loopback(family),
              k < 3 ? "by name" : "by address", timeouts[k % 3], el);
@@ -1419,7 +1420,7 @@ START_TEST(test_faults_connect_unanswered_syn_times_out_on_deadline)
         ck_assert_int_eq(nk_error_errno(rc), ETIMEDOUT);
         ck_assert_str_eq(nk_strerror(rc), "timed out");
         ck_assert_msg(el >= 300, "timed out early, after %lld ms", el);
-        ck_assert_msg(el <= 300 + TU_SLACK(300), "timed out late, after %lld ms", el);
+        ck_assert_msg(el <= 300 + TU_SLACK(400), "timed out late, after %lld ms", el);
         flog("unanswered connect (%s, %s, timeout 300): %lld ms", loopback(family),
              k == 0 ? "by name" : "by address", el);
     }
