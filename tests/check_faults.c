@@ -1122,15 +1122,20 @@ static void run_in_child(void (*fn)(child_report *, int), int arg, child_report 
                   status);
 }
 
-/* Takes every free fd below a lowered soft limit (dups of fd). Returns the
- * number taken (fds in out[], at most cap), or -errno of an unexpected error. */
+/* Lowers the soft fd limit to 200 above the lowest free fd and takes every
+ * free fd below it (dups of fd). Returns the number taken (fds in out[], at
+ * most cap), or -errno of an unexpected error. */
 static long use_up_fds(int fd, int *out, long cap, struct rlimit *old)
 {
     if (getrlimit(RLIMIT_NOFILE, old) != 0)
         return -errno;
+    int lowest = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (lowest < 0)
+        return -errno;
+    close(lowest);
     struct rlimit lim = *old;
-    if (lim.rlim_cur > 256)
-        lim.rlim_cur = 256;
+    if (lim.rlim_cur > (rlim_t)lowest + 200)
+        lim.rlim_cur = (rlim_t)lowest + 200;
     if (setrlimit(RLIMIT_NOFILE, &lim) != 0)
         return -errno;
     long n = 0;
@@ -1337,13 +1342,16 @@ static void child_serve_emfile(child_report *rep, int mode)
     CHILD_REQUIRE(rep, fds != NULL && rc == 0, "setup: %s", nk_error_name(rc));
     for (int i = 0; i < EMFILE_CLIENTS; i++)
         CHILD_REQUIRE(rep, cfd[i] >= 0, "socket: %s", strerror(errno));
-    CHILD_REQUIRE(rep, pthread_create(&r.th, NULL, serve_main, &r) == 0, "pthread_create");
-    started = 1;
-
+    /* The fds are used up before serve starts: an accept4(2) reserves the
+     * lowest free fd before it looks for a connection (and gives it back on
+     * EAGAIN), so a serve thread already running could hide a free fd from
+     * the filling loop, to take it later. pthread_create needs no fd. */
     nfill = use_up_fds(cfd[0], fds, MAX_FILL, &old);
     CHILD_REQUIRE(rep, nfill > 0, "using up the fds: %s", strerror((int)-nfill));
     limit_lowered = 1;
     rep->v[0] = nfill;
+    CHILD_REQUIRE(rep, pthread_create(&r.th, NULL, serve_main, &r) == 0, "pthread_create");
+    started = 1;
     for (int i = 0; i < EMFILE_CLIENTS; i++) {
         rc = raw_connect(cfd[i], nk_tcp_server_port(r.s), TU_SLACK(2000));
         CHILD_REQUIRE(rep, rc == 0, "client %d did not connect: %s", i, nk_error_name(rc));
