@@ -25,6 +25,7 @@ Suite *suite_serve(void);
 Suite *suite_udp(void);
 Suite *suite_selector(void);
 Suite *suite_hostile(void); /* check_hostile.c: every export under hostile arguments */
+Suite *suite_faults(void);  /* check_faults.c: peers, signals and resources that misbehave */
 
 /* Number of open file descriptors of this process (counts /proc/self/fd). */
 int tu_count_fds(void);
@@ -93,6 +94,24 @@ typedef struct tu_echo tu_echo;
 tu_echo *tu_echo_start(int max_bytes_per_read);
 int tu_echo_port(const tu_echo *e);
 void tu_echo_join(tu_echo *e);
+
+/* ---- added for the faults suite (check_faults.c) ------------------------ */
+
+/* 1 when the tests run under valgrind (RUNNING_ON_VALGRIND where valgrind.h
+ * exists, else the environment variable NK_TEST_VALGRIND=1). */
+int tu_under_valgrind(void);
+
+/* CPU time (user + system) of this whole process, in milliseconds. */
+long long tu_cpu_ms(void);
+
+/* Heap bytes in use according to malloc (mallinfo2's uordblks + hblkhd);
+ * -1 where the allocator does not say. */
+long long tu_heap_in_use(void);
+
+/* Resident set size of this process in bytes (/proc/self/statm), -1 if unknown. */
+long long tu_rss_bytes(void);
+
+/* ---- end of the faults suite's additions -------------------------------- */
 
 /* ck_assert that rc is exactly code, printing both names on failure. */
 #define tu_assert_code(rc, code)                                                                   \
