@@ -315,7 +315,7 @@ static long storm_pace_us(void)
 START_TEST(test_faults_sendall_peer_resets_midway_econnreset_or_epipe)
 {
     struct sigaction sa;
-    sigaction(SIGPIPE, NULL, &sa);
+    ck_assert_int_eq(sigaction(SIGPIPE, NULL, &sa), 0);
     ck_assert_msg(sa.sa_handler == SIG_DFL, "SIGPIPE must be at its default for this test");
     const int timeout = _i == 0 ? NK_BLOCK : (int)TU_SLACK(10000);
     const size_t len = tu_under_valgrind() ? 16 * MIB : 64 * MIB;
@@ -469,7 +469,8 @@ static size_t make_lines(unsigned char *out, size_t cap, int nlines, const char 
     }
     size_t t = strlen(tail);
     ck_assert_uint_lt(off + t, cap);
-    memcpy(out + off, tail, t);
+    for (size_t j = 0; j < t; j++) /* bytes, not a string: no NUL goes with them */
+        out[off + j] = (unsigned char)tail[j];
     return off + t;
 }
 
@@ -482,7 +483,7 @@ START_TEST(test_faults_half_close_every_byte_then_eof_and_reply_still_flows)
     const int mode = _i % 3;
     const int timeout = _i / 3 == 0 ? NK_BLOCK : (int)TU_SLACK(5000);
     const char *tail = "the last line, without a newline";
-    size_t cap = 400 * 1000;
+    size_t cap = (size_t)400 * 1000;
     unsigned char *data = malloc(cap);
     ck_assert_ptr_nonnull(data);
     size_t dlen;
@@ -731,10 +732,13 @@ static void *drainer_main(void *arg)
     drainer *d = arg;
     d->fds[0] = d->fds[1] = -1;
     tu_sleep_ms(d->delay_ms);
-    d->fds[0] = accept4(d->lfd, NULL, NULL, SOCK_CLOEXEC);
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    d->fds[0] = accept4(d->lfd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC);
     struct pollfd pf = {.fd = d->lfd, .events = POLLIN};
+    len = sizeof ss;
     if (poll(&pf, 1, (int)TU_SLACK(5000)) == 1)
-        d->fds[1] = accept4(d->lfd, NULL, NULL, SOCK_CLOEXEC);
+        d->fds[1] = accept4(d->lfd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC);
     return NULL;
 }
 
@@ -1189,7 +1193,7 @@ static void child_accept_emfile(child_report *rep, int unused)
     struct rlimit old;
     int limit_lowered = 0;
     long nfill = 0;
-    int *fds = malloc(MAX_FILL * sizeof *fds);
+    int *fds = calloc(MAX_FILL, sizeof *fds);
     int cfd = raw_client();
     int rc = nk_tcp_server_open(&s, "127.0.0.1", 0, NULL);
     CHILD_REQUIRE(rep, fds != NULL && cfd >= 0 && rc == 0, "setup: %s", nk_error_name(rc));
@@ -1334,7 +1338,7 @@ static void child_serve_emfile(child_report *rep, int mode)
     struct rlimit old;
     int limit_lowered = 0;
     long nfill = 0;
-    int *fds = malloc(MAX_FILL * sizeof *fds);
+    int *fds = calloc(MAX_FILL, sizeof *fds);
     int cfd[EMFILE_CLIENTS];
     for (int i = 0; i < EMFILE_CLIENTS; i++)
         cfd[i] = raw_client();
@@ -1523,7 +1527,7 @@ END_TEST
 /* ------------------------------------------------------------------------ */
 
 #define CYCLES 10000
-#define GROWTH_MAX (256 * 1024)
+#define GROWTH_MAX ((long long)256 * 1024)
 
 /* 10,000 cycles; fewer under valgrind (saying so), where each costs ~50x. */
 static int cycles(const char *test)
