@@ -27,15 +27,6 @@
 #define MSG_DONTWAIT 0 /* then queued output needs a non-blocking client */
 #endif
 
-int nk__client_check(const nk_tcp_client *c)
-{
-    if (c == NULL)
-        return NK_ENULL;
-    if (c->magic != NK__MAGIC_CLIENT)
-        return NK_EHANDLE;
-    return c->closed ? NK_ECLOSED : 0;
-}
-
 int nk__client_new(int fd, int timeout_ms, nk_tcp_client **out)
 {
     nk_tcp_client *c = calloc(1, sizeof *c);
@@ -276,7 +267,16 @@ static int sendall_rest(nk_tcp_client *c, const char *buf, size_t len, ssize_t n
     return rc;
 }
 
-int nk_tcp_client_sendall(nk_tcp_client *c, const void *buf, size_t len, size_t *sent)
+/* The common case in one test: a live client, a buffer, 1 <= len <=
+ * SSIZE_MAX. The fast paths below take it; everything else (and every error
+ * code) goes through the full checks. */
+static inline int fast_ok(const nk_tcp_client *c, const void *buf, size_t len)
+{
+    return c != NULL && c->magic == NK__MAGIC_CLIENT && !c->closed && buf != NULL &&
+           len - 1 < (size_t)SSIZE_MAX;
+}
+
+static int sendall_checked(nk_tcp_client *c, const void *buf, size_t len, size_t *sent)
 {
     if (sent != NULL)
         *sent = 0;
@@ -287,9 +287,16 @@ int nk_tcp_client_sendall(nk_tcp_client *c, const void *buf, size_t len, size_t 
         return rc;
     if (len == 0)
         return 0;
+    return sendall_rest(c, buf, len, send(c->fd, buf, len, NK__SEND_FLAGS), sent);
+}
+
+int nk_tcp_client_sendall(nk_tcp_client *c, const void *buf, size_t len, size_t *sent)
+{
+    if (!fast_ok(c, buf, len))
+        return sendall_checked(c, buf, len, sent);
     /* One send(2) takes it all, as it nearly always does. */
     ssize_t n = send(c->fd, buf, len, NK__SEND_FLAGS);
-    if (n >= 0 && (size_t)n == len) {
+    if (n == (ssize_t)len) {
         if (sent != NULL)
             *sent = len;
         return 0;
@@ -343,7 +350,7 @@ static ssize_t recv_exact_rest(nk_tcp_client *c, char *p, size_t len, size_t got
     return note_read(c, (ssize_t)got);
 }
 
-ssize_t nk_tcp_client_recv_exact(nk_tcp_client *c, void *buf, size_t len)
+static ssize_t recv_exact_checked(nk_tcp_client *c, void *buf, size_t len)
 {
     int rc = nk__client_check(c);
     if (rc < 0)
@@ -354,11 +361,19 @@ ssize_t nk_tcp_client_recv_exact(nk_tcp_client *c, void *buf, size_t len)
     size_t got = take_buffered(c, p, len);
     if (got == len)
         return note_read(c, (ssize_t)len);
-    /* One recv(2) brings the rest, as it nearly always does. */
-    ssize_t n = recv(c->fd, p + got, len - got, 0);
-    if (n >= 0 && (size_t)n == len - got)
-        return note_read(c, (ssize_t)len);
-    return recv_exact_rest(c, p, len, got, n);
+    return recv_exact_rest(c, p, len, got, recv(c->fd, p + got, len - got, 0));
+}
+
+ssize_t nk_tcp_client_recv_exact(nk_tcp_client *c, void *buf, size_t len)
+{
+    /* Fast: nothing read ahead and no selector to tell (note_read is then a
+     * no-op), so one recv(2) that brings everything is the whole call. */
+    if (!fast_ok(c, buf, len) || c->rpos < c->rlen || c->sel != NULL)
+        return recv_exact_checked(c, buf, len);
+    ssize_t n = recv(c->fd, buf, len, 0);
+    if (n == (ssize_t)len)
+        return n;
+    return recv_exact_rest(c, buf, len, 0, n);
 }
 
 /* Frees the (empty) read-ahead buffer. */
