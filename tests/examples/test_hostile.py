@@ -155,10 +155,27 @@ class HostileRoomTest(ExampleTest):
         return port
 
     def join(self, port, name, *others, **kw):
-        """A client named name, once every one of others has seen it join."""
+        """A client named name, once every one of others has seen it join.
+        With no others (the first client), once it is in the room: a probe
+        client joins until the new one sees it (the threads engine reads each
+        client's name in its own thread, so a client connected first may join
+        second, and would miss the join notice of the next one)."""
         p = Peer(self, port, name, **kw)
         for o in others:
             o.wait_line(b"* " + name + b" has joined the chat")
+        if not others and kw.get("read", True):
+            for k in range(50):
+                probe_name = b"probe%d" % k
+                probe = Peer(self, port, probe_name)
+                try:
+                    p.wait_line(b"* " + probe_name + b" has joined the chat", timeout=0.2)
+                    break
+                except AssertionError:
+                    continue
+                finally:
+                    probe.close()
+            else:
+                self.fail(f"{name!r} never joined the room")
         return p
 
     def check_server_bounded(self, what):
