@@ -388,8 +388,8 @@ class ReadinessTests:
         sel = self.selector()
         sel.register(a, R)
         threads = Threads(self)
+        start = time.monotonic()  # before the thread starts: its wakeup comes >= 0.1 s later
         threads.start(lambda: (time.sleep(0.1), sel.wakeup()))
-        start = time.monotonic()
         self.assertEqual(sel.select(), [])
         took = time.monotonic() - start
         threads.join()
