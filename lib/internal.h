@@ -45,6 +45,13 @@
 #define NK__HOST_MAX 255
 #define NK__LABEL_MAX 63
 
+/* Keeps a slow path out of its hot caller, whose prologue then stays short. */
+#if defined(__GNUC__)
+#define NK__COLD __attribute__((noinline, cold))
+#else
+#define NK__COLD
+#endif
+
 /* Validates a buffer argument of an I/O call: NK_ENULL for NULL with len > 0,
  * NK_EINVAL for len > SSIZE_MAX (no object is that large, and the byte count
  * could not be returned). */

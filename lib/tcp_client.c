@@ -176,13 +176,17 @@ static ssize_t send_some(nk_tcp_client *c, const char *buf, size_t len, nk__dead
     }
 }
 
-/* recv(2) once into buf, as send_some. */
+/* recv(2) once into buf, as send_some. The end of the stream after a failed
+ * flush of queued output (the peer reset) is that error, not 0: the stream
+ * did not end cleanly. */
 static ssize_t recv_some(nk_tcp_client *c, char *buf, size_t len, nk__deadline *deadline)
 {
     for (;;) {
         ssize_t n = recv(c->fd, buf, len, 0);
-        if (n >= 0)
+        if (n > 0)
             return n;
+        if (n == 0)
+            return c->werr; /* 0, or the failed flush's error */
         int rc = nk__retry(c->fd, POLLIN, c->timeout_ms, deadline);
         if (rc < 0)
             return rc;
@@ -276,24 +280,20 @@ static inline int fast_ok(const nk_tcp_client *c, const void *buf, size_t len)
            len - 1 < (size_t)SSIZE_MAX;
 }
 
-static int sendall_checked(nk_tcp_client *c, const void *buf, size_t len, size_t *sent)
+/* What sendall returns when fast_ok said no: a usage code, or 0 for len 0
+ * (every other case passes fast_ok). */
+NK__COLD static int sendall_refused(const nk_tcp_client *c, const void *buf, size_t len, size_t *sent)
 {
     if (sent != NULL)
         *sent = 0;
     int rc = nk__client_check(c);
-    if (rc < 0)
-        return rc;
-    if ((rc = nk__check_buf(buf, len)) < 0)
-        return rc;
-    if (len == 0)
-        return 0;
-    return sendall_rest(c, buf, len, send(c->fd, buf, len, NK__SEND_FLAGS), sent);
+    return rc < 0 ? rc : nk__check_buf(buf, len);
 }
 
 int nk_tcp_client_sendall(nk_tcp_client *c, const void *buf, size_t len, size_t *sent)
 {
     if (!fast_ok(c, buf, len))
-        return sendall_checked(c, buf, len, sent);
+        return sendall_refused(c, buf, len, sent);
     /* One send(2) takes it all, as it nearly always does. */
     ssize_t n = send(c->fd, buf, len, NK__SEND_FLAGS);
     if (n == (ssize_t)len) {
@@ -316,10 +316,7 @@ ssize_t nk_tcp_client_recv(nk_tcp_client *c, void *buf, size_t len)
     if (c->rpos < c->rlen)
         return note_read(c, (ssize_t)take_buffered(c, buf, len));
     nk__deadline deadline = 0;
-    ssize_t n = recv_some(c, buf, len, &deadline);
-    if (n == 0 && c->werr != 0)
-        n = c->werr; /* a flush failed: the stream did not end cleanly */
-    return note_read(c, n);
+    return note_read(c, recv_some(c, buf, len, &deadline));
 }
 
 /* The rest of a recv_exact: got bytes are in buf, and the last recv(2)
@@ -350,7 +347,7 @@ static ssize_t recv_exact_rest(nk_tcp_client *c, char *p, size_t len, size_t got
     return note_read(c, (ssize_t)got);
 }
 
-static ssize_t recv_exact_checked(nk_tcp_client *c, void *buf, size_t len)
+NK__COLD static ssize_t recv_exact_checked(nk_tcp_client *c, void *buf, size_t len)
 {
     int rc = nk__client_check(c);
     if (rc < 0)
@@ -432,17 +429,11 @@ ssize_t nk_tcp_client_recv_line(nk_tcp_client *c, char *buf, size_t cap)
         /* The buffer is drained: refill it. */
         c->rpos = c->rlen = 0;
         ssize_t got = recv_some(c, c->rbuf, c->rcap, &deadline);
-        if (got == 0 && c->werr != 0) {
-            /* A flush failed (the peer reset): this is no clean end of
-             * stream, and a partial line is no last line. */
-            push_back(c, buf, out);
-            return note_read(c, c->werr);
-        }
         if (got == 0) {
             buf[out] = '\0';
             return note_read(c, (ssize_t)out); /* end of stream: the last line, or 0 */
         }
-        if (got < 0) {
+        if (got < 0) { /* also a reset seen by a failed flush: no partial last line */
             push_back(c, buf, out);
             if (c->rpos == c->rlen)
                 free_rbuf(c); /* going idle: an idle connection holds no buffer */

